@@ -1,0 +1,137 @@
+# Copyright: vigil.monitoring contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters shared by the roles of vigil.monitoring."""
+
+from __future__ import annotations
+
+import re
+
+from ansible.errors import AnsibleFilterError
+
+try:
+    import bcrypt
+
+    HAS_BCRYPT = True
+except ImportError:
+    HAS_BCRYPT = False
+
+# Units of Prometheus's --storage.tsdb.retention.size, as its flag parser
+# (prometheus/common units.ParseBase2Bytes) takes them: powers of 1024.
+_SIZE_UNITS = {
+    "B": 1,
+    "KB": 1024,
+    "MB": 1024**2,
+    "GB": 1024**3,
+    "TB": 1024**4,
+    "PB": 1024**5,
+    "EB": 1024**6,
+}
+_SIZE_UNITS.update({unit[0] + "iB": size for unit, size in _SIZE_UNITS.items() if unit != "B"})
+_SIZE_RE = re.compile(r"^([0-9]+)(B|KB|MB|GB|TB|PB|EB|KiB|MiB|GiB|TiB|PiB|EiB)$")
+# Prometheus prints sizes with binary prefixes (1GiB) and durations in the
+# largest units that divide them (7d as 1w); both parse here.
+_DURATION_PART_RE = re.compile(r"([0-9]+)(ms|y|w|d|h|m|s)")
+_DURATION_SECONDS = {
+    "y": 365 * 86400,
+    "w": 7 * 86400,
+    "d": 86400,
+    "h": 3600,
+    "m": 60,
+    "s": 1,
+    "ms": 0.001,
+}
+
+
+def bcrypt_hash(password, existing_hash="", rounds=10):
+    """Hash a password with bcrypt, keeping ``existing_hash`` when it matches.
+
+    bcrypt draws a random salt, so a fresh hash differs on every run. Reusing
+    the hash already on the host when it still verifies keeps the rendered
+    file byte-for-byte stable until the password itself changes.
+    """
+    if not HAS_BCRYPT:
+        raise AnsibleFilterError(
+            "bcrypt_hash needs the Python package 'bcrypt' on the controller: "
+            "pip install bcrypt"
+        )
+    if not isinstance(password, str) or password == "":
+        raise AnsibleFilterError("bcrypt_hash got an empty password")
+    secret = password.encode("utf-8")
+    if len(secret) > 72:
+        raise AnsibleFilterError(
+            "bcrypt_hash got a password of %d bytes; bcrypt uses at most 72, "
+            "so choose a shorter password" % len(secret)
+        )
+    if existing_hash:
+        try:
+            if bcrypt.checkpw(secret, str(existing_hash).encode("ascii")):
+                return str(existing_hash)
+        except ValueError:
+            pass  # not a bcrypt hash: replace it
+    return bcrypt.hashpw(secret, bcrypt.gensalt(rounds=int(rounds))).decode("ascii")
+
+
+def prometheus_size_bytes(value):
+    """Convert a Prometheus size such as ``512MB`` or ``10GB`` to bytes."""
+    match = _SIZE_RE.match(str(value))
+    if not match:
+        raise AnsibleFilterError(
+            "invalid Prometheus size %r: use a whole number and one of "
+            "B, KB, MB, GB, TB, PB, EB, for example 10GB" % (value,)
+        )
+    return int(match.group(1)) * _SIZE_UNITS[match.group(2)]
+
+
+def prometheus_duration_seconds(value):
+    """Convert a Prometheus duration such as ``15d`` or ``1h30m`` to seconds."""
+    text = str(value)
+    parts = _DURATION_PART_RE.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise AnsibleFilterError(
+            "invalid Prometheus duration %r: use numbers with units y, w, d, "
+            "h, m, s or ms, for example 15d or 1h30m" % (value,)
+        )
+    return sum(int(number) * _DURATION_SECONDS[unit] for number, unit in parts)
+
+
+def without_secrets(items, keys=("password",)):
+    """Copy a list of dicts, replacing each secret key by ``has_<key>``.
+
+    Loops over the copies can show their items in task output without
+    showing a secret, while asserts can still test that one was given.
+    """
+    copies = []
+    for item in items or []:
+        copy = {k: v for k, v in dict(item).items() if k not in keys}
+        for key in keys:
+            copy["has_" + key] = bool(item.get(key))
+        copies.append(copy)
+    return copies
+
+
+def systemd_quote(value):
+    """Quote one command-line argument for ExecStart= of a systemd unit.
+
+    systemd applies C-style escapes inside quotes, expands ``$NAME`` and
+    ``%x`` specifiers, so a regular expression such as ``^(lo|veth.*)$``
+    must have ``\\``, ``"``, ``$`` and ``%`` escaped to reach the program
+    unchanged.
+    """
+    text = str(value)
+    text = text.replace("\\", "\\\\").replace('"', '\\"')
+    text = text.replace("$", "$$").replace("%", "%%")
+    return '"%s"' % text
+
+
+class FilterModule:
+    """Filters of vigil.monitoring."""
+
+    def filters(self):
+        return {
+            "bcrypt_hash": bcrypt_hash,
+            "prometheus_size_bytes": prometheus_size_bytes,
+            "prometheus_duration_seconds": prometheus_duration_seconds,
+            "without_secrets": without_secrets,
+            "systemd_quote": systemd_quote,
+        }
+

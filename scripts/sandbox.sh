@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# The local sandbox: Debian hosts as systemd containers on a private Docker
+# network, an inventory for them, and site.yml run against it.
+#
+#   scripts/sandbox.sh run [--debian 12|13] [ansible-playbook options]
+#       create the hosts when missing, then run site.yml (the main job)
+#   scripts/sandbox.sh up [--debian 12|13]      create the hosts and inventory
+#   scripts/sandbox.sh playbook FILE [options]  run one playbook on the sandbox
+#   scripts/sandbox.sh down [--images]          remove the hosts (and images)
+#
+# Hosts: vigil-mon1 (Prometheus), vigil-app1 and vigil-app2 (applications);
+# all run node_exporter. Traffic stays between them and the controller's
+# loopback, where a mirror serves the release archives.
+#
+# Environment: VIGIL_SANDBOX_SUBNET (default 172.30.213.0/24),
+# VIGIL_MIRROR_PORT (default 18080).
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+network=vigil-sandbox
+subnet=${VIGIL_SANDBOX_SUBNET:-172.30.213.0/24}
+prefix=${subnet%.*/*}
+mirror_port=${VIGIL_MIRROR_PORT:-18080}
+inventory=$repo/inventories/sandbox
+state=$repo/.cache/sandbox
+hosts=(vigil-mon1 vigil-app1 vigil-app2)
+declare -A address=([vigil-mon1]=$prefix.10 [vigil-app1]=$prefix.11 [vigil-app2]=$prefix.12)
+
+usage() {
+  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+  exit 2
+}
+
+suite_for() {
+  case $1 in
+    12|bookworm) echo bookworm ;;
+    13|trixie) echo trixie ;;
+    *) echo "sandbox: --debian takes 12 or 13, not '$1'" >&2; exit 2 ;;
+  esac
+}
+
+create_hosts() {
+  local suite=$1
+  docker network inspect "$network" >/dev/null 2>&1 ||
+    docker network create --subnet "$subnet" "$network" >/dev/null || {
+      echo "sandbox: could not create network $network on $subnet; set VIGIL_SANDBOX_SUBNET to a free /24" >&2
+      exit 1
+    }
+  for host in "${hosts[@]}"; do
+    local running_image
+    running_image=$(docker inspect --format '{{ .Config.Image }}' "$host" 2>/dev/null || true)
+    if [[ -n $running_image && $running_image != "local/debian-systemd:$suite" ]]; then
+      echo "sandbox: $host runs $running_image; recreating it on $suite"
+      docker rm -f "$host" >/dev/null
+      docker volume rm -f "$host-data" >/dev/null
+      running_image=
+    fi
+    if [[ -z $running_image ]]; then
+      docker run -d --name "$host" --hostname "$host" \
+        --network "$network" --ip "${address[$host]}" \
+        --label vigil.sandbox=1 \
+        --cap-add SYS_ADMIN --cap-add NET_ADMIN \
+        --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
+        --cgroupns host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
+        --tmpfs /run --tmpfs /run/lock \
+        -v "$host-data:/var/lib/prometheus" \
+        --stop-signal SIGRTMIN+3 -e container=docker \
+        "local/debian-systemd:$suite" /lib/systemd/systemd >/dev/null
+      echo "sandbox: started $host (${address[$host]}, Debian $suite)"
+    else
+      docker start "$host" >/dev/null
+    fi
+  done
+  for host in "${hosts[@]}"; do
+    for _ in $(seq 1 30); do
+      docker exec "$host" systemctl is-system-running 2>/dev/null | grep -qE 'running|degraded' && break
+      sleep 1
+    done
+  done
+}
+
+write_inventory() {
+  mkdir -p "$inventory/group_vars/all" "$state"
+  source "$repo/.cache/mirror/versions.env"
+  cat >"$inventory/hosts.yml" <<HOSTS
+---
+# Written by scripts/sandbox.sh.
+all:
+  children:
+    prometheus:
+      hosts:
+        vigil-mon1: {vigil_address: ${address[vigil-mon1]}}
+    app_user_management:
+      hosts:
+        vigil-app1: {vigil_address: ${address[vigil-app1]}}
+        vigil-app2: {vigil_address: ${address[vigil-app2]}}
+    node_exporter:
+      children:
+        prometheus:
+        app_user_management:
+HOSTS
+  cat >"$inventory/group_vars/all/generated.yml" <<GENERATED
+---
+# Written by scripts/sandbox.sh.
+sandbox_mirror_url: http://127.0.0.1:$mirror_port
+sandbox_prometheus_version: "$PROMETHEUS_VERSION"
+sandbox_node_exporter_version: "$NODE_EXPORTER_VERSION"
+GENERATED
+  local secrets=$inventory/group_vars/all/secrets.yml
+  if [[ ! -s $secrets ]]; then
+    (umask 077 && python3 - >"$secrets" <<'PY'
+import secrets
+print("---")
+print("# Random passwords of this sandbox, written by scripts/sandbox.sh.")
+for name in ("prometheus_web_password", "node_exporter_web_password"):
+    print(f"{name}: {secrets.token_urlsafe(24)}")
+PY
+    )
+  fi
+}
+
+start_mirror() {
+  if [[ -f $state/mirror.pid ]] && kill -0 "$(cat "$state/mirror.pid")" 2>/dev/null; then
+    return 0
+  fi
+  mkdir -p "$state"
+  python3 -m http.server --bind 127.0.0.1 --directory "$repo/.cache/mirror" "$mirror_port" \
+    >"$state/mirror.log" 2>&1 &
+  echo $! >"$state/mirror.pid"
+  for _ in $(seq 1 20); do
+    curl -fsS "http://127.0.0.1:$mirror_port/sha256sums.txt" >/dev/null 2>&1 && return 0
+    sleep 0.5
+  done
+  echo "sandbox: the mirror did not start on 127.0.0.1:$mirror_port (log: $state/mirror.log); set VIGIL_MIRROR_PORT to a free port" >&2
+  exit 1
+}
+
+stop_mirror() {
+  if [[ -f $state/mirror.pid ]]; then
+    kill "$(cat "$state/mirror.pid")" 2>/dev/null || true
+    rm -f "$state/mirror.pid"
+  fi
+}
+
+up() {
+  local suite=bookworm
+  while [[ $# -gt 0 ]]; do
+    case $1 in
+      --debian) suite=$(suite_for "${2:-}"); shift 2 ;;
+      *) echo "sandbox: unknown option '$1'" >&2; usage ;;
+    esac
+  done
+  source "$repo/scripts/bootstrap.sh"
+  "$repo/scripts/build-images.sh" "$suite"
+  "$repo/scripts/debian-binaries.sh" >/dev/null
+  create_hosts "$suite"
+  write_inventory
+}
+
+playbook() {
+  source "$repo/scripts/bootstrap.sh"
+  [[ -f $inventory/hosts.yml ]] || { echo "sandbox: no sandbox yet; run 'scripts/sandbox.sh up' first" >&2; exit 1; }
+  start_mirror
+  trap stop_mirror EXIT
+  ansible-playbook -i "$inventory" "$@"
+}
+
+down() {
+  stop_mirror
+  for host in "${hosts[@]}"; do
+    docker rm -f "$host" >/dev/null 2>&1 && echo "sandbox: removed $host" || true
+    docker volume rm -f "$host-data" >/dev/null 2>&1 || true
+  done
+  docker network rm "$network" >/dev/null 2>&1 || true
+  rm -f "$inventory/hosts.yml" "$inventory/group_vars/all/generated.yml" "$inventory/group_vars/all/secrets.yml"
+  rm -rf "$state"
+  if [[ ${1:-} == --images ]]; then
+    docker image rm -f local/debian-systemd:bookworm local/debian-systemd:trixie >/dev/null 2>&1 || true
+    echo "sandbox: removed the base images"
+  fi
+}
+
+command=${1:-run}
+[[ $# -gt 0 ]] && shift
+case $command in
+  up) up "$@" ;;
+  run)
+    up_args=()
+    if [[ ${1:-} == --debian ]]; then up_args=("$1" "${2:-}"); shift 2; fi
+    up "${up_args[@]}"
+    playbook site.yml "$@"
+    ;;
+  playbook) [[ $# -gt 0 ]] || usage; playbook "$@" ;;
+  down) down "$@" ;;
+  -h|--help|help) usage ;;
+  *) echo "sandbox: unknown command '$command'" >&2; usage ;;
+esac
