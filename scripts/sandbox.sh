@@ -12,20 +12,30 @@
 # all run node_exporter. Traffic stays between them and the controller's
 # loopback, where a mirror serves the release archives.
 #
-# Environment: VIGIL_SANDBOX_SUBNET (default 172.30.213.0/24),
-# VIGIL_MIRROR_PORT (default 18080).
+# Environment: VIGIL_SANDBOX_NAME (default vigil), the prefix of the
+# container and network names, so that several clones can each run a
+# sandbox; VIGIL_SANDBOX_SUBNET (default 172.30.213.0/24, required with
+# another name); VIGIL_MIRROR_PORT (default 18080).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
-network=vigil-sandbox
+name=${VIGIL_SANDBOX_NAME:-vigil}
+network=$name-sandbox
+if [[ $name != vigil && -z ${VIGIL_SANDBOX_SUBNET:-} ]]; then
+  echo "sandbox: VIGIL_SANDBOX_NAME is '$name': also set VIGIL_SANDBOX_SUBNET to a free /24, such as 172.30.220.0/24" >&2
+  exit 2
+fi
 subnet=${VIGIL_SANDBOX_SUBNET:-172.30.213.0/24}
 prefix=${subnet%.*/*}
 mirror_port=${VIGIL_MIRROR_PORT:-18080}
 inventory=$repo/inventories/sandbox
 state=$repo/.cache/sandbox
-hosts=(vigil-mon1 vigil-app1 vigil-app2)
-declare -A address=([vigil-mon1]=$prefix.10 [vigil-app1]=$prefix.11 [vigil-app2]=$prefix.12)
+mon1=$name-mon1
+app1=$name-app1
+app2=$name-app2
+hosts=("$mon1" "$app1" "$app2")
+declare -A address=([$mon1]=$prefix.10 [$app1]=$prefix.11 [$app2]=$prefix.12)
 
 usage() {
   sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
@@ -59,7 +69,7 @@ create_hosts() {
     if [[ -z $running_image ]]; then
       docker run -d --name "$host" --hostname "$host" \
         --network "$network" --ip "${address[$host]}" \
-        --label vigil.sandbox=1 \
+        --label "vigil.sandbox=$name" \
         --cap-add SYS_ADMIN --cap-add NET_ADMIN \
         --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
         --cgroupns host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
@@ -90,11 +100,11 @@ all:
   children:
     prometheus:
       hosts:
-        vigil-mon1: {vigil_address: ${address[vigil-mon1]}}
+        $mon1: {vigil_address: ${address[$mon1]}}
     app_user_management:
       hosts:
-        vigil-app1: {vigil_address: ${address[vigil-app1]}}
-        vigil-app2: {vigil_address: ${address[vigil-app2]}}
+        $app1: {vigil_address: ${address[$app1]}}
+        $app2: {vigil_address: ${address[$app2]}}
     node_exporter:
       children:
         prometheus:

@@ -26,7 +26,9 @@ _SIZE_UNITS = {
     "PB": 1024**5,
     "EB": 1024**6,
 }
-_SIZE_UNITS.update({unit[0] + "iB": size for unit, size in _SIZE_UNITS.items() if unit != "B"})
+_SIZE_UNITS.update(
+    {unit[0] + "iB": size for unit, size in _SIZE_UNITS.items() if unit != "B"}
+)
 _SIZE_RE = re.compile(r"^([0-9]+)(B|KB|MB|GB|TB|PB|EB|KiB|MiB|GiB|TiB|PiB|EiB)$")
 # Prometheus prints sizes with binary prefixes (1GiB) and durations in the
 # largest units that divide them (7d as 1w); both parse here.
@@ -59,8 +61,8 @@ def bcrypt_hash(password, existing_hash="", rounds=10):
     secret = password.encode("utf-8")
     if len(secret) > 72:
         raise AnsibleFilterError(
-            "bcrypt_hash got a password of %d bytes; bcrypt uses at most 72, "
-            "so choose a shorter password" % len(secret)
+            f"bcrypt_hash got a password of {len(secret)} bytes; bcrypt uses at most "
+            "72, so choose a shorter password"
         )
     if existing_hash:
         try:
@@ -76,8 +78,8 @@ def prometheus_size_bytes(value):
     match = _SIZE_RE.match(str(value))
     if not match:
         raise AnsibleFilterError(
-            "invalid Prometheus size %r: use a whole number and one of "
-            "B, KB, MB, GB, TB, PB, EB, for example 10GB" % (value,)
+            f"invalid Prometheus size {value!r}: use a whole number and one of "
+            "B, KB, MB, GB, TB, PB, EB, for example 10GB"
         )
     return int(match.group(1)) * _SIZE_UNITS[match.group(2)]
 
@@ -88,8 +90,8 @@ def prometheus_duration_seconds(value):
     parts = _DURATION_PART_RE.findall(text)
     if not parts or "".join(n + u for n, u in parts) != text:
         raise AnsibleFilterError(
-            "invalid Prometheus duration %r: use numbers with units y, w, d, "
-            "h, m, s or ms, for example 15d or 1h30m" % (value,)
+            f"invalid Prometheus duration {value!r}: use numbers with units y, w, d, "
+            "h, m, s or ms, for example 15d or 1h30m"
         )
     return sum(int(number) * _DURATION_SECONDS[unit] for number, unit in parts)
 
@@ -120,7 +122,7 @@ def systemd_quote(value):
     text = str(value)
     text = text.replace("\\", "\\\\").replace('"', '\\"')
     text = text.replace("$", "$$").replace("%", "%%")
-    return '"%s"' % text
+    return f'"{text}"'
 
 
 class FilterModule:
@@ -134,4 +136,3 @@ class FilterModule:
             "without_secrets": without_secrets,
             "systemd_quote": systemd_quote,
         }
-

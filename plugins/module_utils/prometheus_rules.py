@@ -290,10 +290,10 @@ def _comparable_rule_value(key: str, value: Any) -> Any:
 def _comparable_mapping(mapping: dict) -> dict:
     """Drop empty and zero values, which Prometheus treats as unset."""
     result = {}
-    for key, value in mapping.items():
+    for key, raw in mapping.items():
         if key == "rules":
             continue
-        value = _comparable_rule_value(key, value)
+        value = _comparable_rule_value(key, raw)
         if value in (None, {}, 0):
             continue
         result[key] = value

@@ -4,7 +4,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 # Ansible modules keep the shebang but are not executable files.
-# ruff: noqa: EXE001
 
 from __future__ import annotations
 

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 # Prometheus durations: one or more number-unit pairs, largest unit first,
@@ -23,6 +24,20 @@ def is_prometheus_size(value):
     return isinstance(value, str) and bool(_SIZE_RE.match(value))
 
 
+def is_readable_file(path):
+    """Test whether ``path`` is a regular file that the controller can read.
+
+    Jinja tests run on the controller, so this checks files that a role will
+    copy to its hosts without a round trip to any host.
+    """
+    return (
+        isinstance(path, str)
+        and path != ""
+        and os.path.isfile(path)
+        and os.access(path, os.R_OK)
+    )
+
+
 class TestModule:
     """Tests of vigil.monitoring."""
 
@@ -30,4 +45,5 @@ class TestModule:
         return {
             "prometheus_duration": is_prometheus_duration,
             "prometheus_size": is_prometheus_size,
+            "readable_file": is_readable_file,
         }

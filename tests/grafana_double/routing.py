@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 if TYPE_CHECKING:
     from .auth import Identity
@@ -167,7 +167,8 @@ class Router:
             if not found:
                 continue
             if route.method == method:
-                return route, found.groupdict()
+                params = {k: unquote(v) for k, v in found.groupdict().items()}
+                return route, params
             other = route
         if other is not None:
             return None, {"__method_not_allowed": other.template}

@@ -40,7 +40,9 @@ def test_metrics_cover_vm(metrics, family):
 
 
 def test_no_pseudo_filesystems(metrics):
-    lines = [line for line in metrics.splitlines() if line.startswith("node_filesystem_")]
+    lines = [
+        line for line in metrics.splitlines() if line.startswith("node_filesystem_")
+    ]
     for fstype in ("tmpfs", "overlay", "squashfs", "proc", "sysfs"):
         assert f'fstype="{fstype}"' not in "\n".join(lines)
 

@@ -27,7 +27,8 @@ def test_package_service_masked(host, host_vars):
 
 def test_service_hardened(host):
     props = host.check_output(
-        "systemctl show -p NoNewPrivileges -p ProtectSystem -p ProtectHome node_exporter"
+        "systemctl show -p NoNewPrivileges -p ProtectSystem -p ProtectHome"
+        " node_exporter"
     )
     assert "NoNewPrivileges=yes" in props
     assert "ProtectSystem=strict" in props

@@ -37,7 +37,7 @@ MODULE = "ansible_collections.vigil.monitoring.plugins.modules.prometheus_rule"
 
 sys.path.insert(0, str(COLLECTIONS_ROOT))
 
-from ansible_collections.vigil.monitoring.plugins.module_utils.prometheus_rules import (
+from ansible_collections.vigil.monitoring.plugins.module_utils.prometheus_rules import (  # noqa: E402
     comparable_form,
     parse_duration,
 )
@@ -157,7 +157,7 @@ class ModuleRunner:
 
         env = {k: v for k, v in os.environ.items() if k not in PROXY_VARIABLES}
         env["PYTHONPATH"] = str(COLLECTIONS_ROOT)
-        env["PATH"] = os.pathsep.join(self.extra_path + [env.get("PATH", "")])
+        env["PATH"] = os.pathsep.join([*self.extra_path, env.get("PATH", "")])
         completed = subprocess.run(
             [sys.executable, "-m", MODULE, str(args_file)],
             capture_output=True,

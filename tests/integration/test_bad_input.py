@@ -1,0 +1,70 @@
+"""Bad settings fail in the preflight, before any host changes."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import HOSTS, host_fingerprint, run_playbook
+
+CASES = {
+    "retention_time_in_days_word": (
+        {"prometheus_retention_time": "30days"},
+        ["prometheus_retention_time", "30days", "15d"],
+    ),
+    "retention_size_without_byte_unit": (
+        {"prometheus_retention_size": "120G"},
+        ["prometheus_retention_size", "120G", "50GB"],
+    ),
+    "retention_size_larger_than_disk": (
+        {"prometheus_retention_size": "64PB"},
+        ["prometheus_retention_size", "64PB", "grow the disk"],
+    ),
+    "prometheus_password_missing": (
+        {"prometheus_web_password": ""},
+        ["prometheus_web_password", "ansible-vault"],
+    ),
+    "node_exporter_password_missing": (
+        {"node_exporter_web_password": ""},
+        ["node_exporter_web_password", "empty"],
+    ),
+    "certificate_missing": (
+        {"prometheus_tls_cert_src": "/nonexistent/prometheus.crt"},
+        [
+            "prometheus_tls_cert_src",
+            "/nonexistent/prometheus.crt",
+            "not a readable file",
+        ],
+    ),
+    "scrape_group_without_hosts": (
+        {
+            "prometheus_scrape_jobs": [
+                {"name": "orphans", "group": "app_cms", "port": 9100}
+            ]
+        },
+        ["orphans", "app_cms", "0 hosts", "add hosts to the group"],
+    ),
+    "scrape_timeout_above_interval": (
+        {"prometheus_scrape_timeout": "2m"},
+        ["prometheus_scrape_timeout", "2m", "lower prometheus_scrape_timeout"],
+    ),
+    "install_method_unknown": (
+        {"prometheus_install_method": "tarball"},
+        ["prometheus_install_method", "tarball", "'archive'"],
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def fingerprints(converged) -> dict[str, str]:
+    return {host: host_fingerprint(host) for host in HOSTS}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_input_fails_before_change(case, fingerprints):
+    extra_vars, expected = CASES[case]
+    run = run_playbook("site.yml", extra_vars=extra_vars)
+    assert run.returncode != 0
+    for text in expected:
+        assert text in run.stdout, f"{text!r} missing from the failure output"
+    assert all(count == 0 for count in run.changed_per_host.values())
+    after = {host: host_fingerprint(host) for host in HOSTS}
+    assert after == fingerprints
