@@ -42,7 +42,7 @@ wanted=$(cat "$repo/requirements.txt" "$repo/requirements-test.txt" | sha256sum 
 if [[ ! -x $venv/bin/python || $(cat "$venv/.requirements" 2>/dev/null) != "$wanted" ]]; then
   echo "bootstrap: installing the Python requirements into .venv"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --upgrade pip >/dev/null
+  "$venv/bin/pip" install -q --upgrade pip >/dev/null 2>"$venv/pip.log"
   "$venv/bin/pip" install -q -r "$repo/requirements-test.txt" 2>"$venv/pip.log" || {
     tail -n 30 "$venv/pip.log" >&2
     echo "bootstrap: pip install failed; the full log is $venv/pip.log" >&2

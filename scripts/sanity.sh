@@ -13,8 +13,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # ansible-test downloads a pip bootstrap script from outside the package
-# index unless a copy is in its cache; scripts/pip-bootstrap.py does the same
-# job from the index (see its docstring).
+# index unless a copy is in its cache. scripts/pip-bootstrap.py does the same
+# job from the index, as its docstring explains.
 pip_version=$(sed -n "s/^ *pip='\([0-9.]*\)',$/\1/p" "$(python3 -c 'import ansible_test, os; print(os.path.dirname(ansible_test.__file__))')/_internal/python_requirements.py" | head -n1)
 pip_version=${pip_version:-24.2}
 cache=$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py

@@ -19,7 +19,9 @@ phases=("$@")
 [[ ${#phases[@]} -gt 0 ]] || phases=(lint unit molecule integration)
 
 source "$repo/scripts/bootstrap.sh"
-rm -rf "$results"
+if [[ -z ${VIGIL_TEST_PHASE:-} ]]; then
+  rm -rf "$results"
+fi
 mkdir -p "$results"
 
 step() { printf '\n=== %s ===\n' "$*"; }
@@ -87,9 +89,27 @@ run_integration() {
 
 for phase in "${phases[@]}"; do
   case $phase in
-    lint|unit|molecule|integration) "run_$phase" ;;
+    lint|unit|molecule|integration) ;;
     *) echo "test: unknown phase '$phase': use lint, unit, molecule or integration" >&2; exit 2 ;;
   esac
 done
 
-python3 "$repo/scripts/junit-summary.py" "$results"/*.xml
+# Each phase runs in its own bash process, so that a failure stops that phase
+# (errexit) but the later phases still run and report.
+if [[ -n ${VIGIL_TEST_PHASE:-} ]]; then
+  "run_$VIGIL_TEST_PHASE"
+  exit 0
+fi
+failed=()
+for phase in "${phases[@]}"; do
+  VIGIL_TEST_PHASE=$phase bash "$0" "$phase" || failed+=("$phase")
+done
+
+step "summary"
+status=0
+python3 "$repo/scripts/junit-summary.py" "$results"/*.xml || status=1
+if [[ ${#failed[@]} -gt 0 ]]; then
+  echo "test: failed phases: ${failed[*]}" >&2
+  status=1
+fi
+exit $status
