@@ -27,7 +27,8 @@ fi
 rm -rf "$work" "$mirror" "$bin"
 mkdir -p "$work" "$mirror" "$bin"
 cd "$work"
-apt-get download prometheus prometheus-node-exporter >/dev/null
+# The _apt user cannot write to this folder, so apt downloads as root.
+apt-get -o APT::Sandbox::User=root download prometheus prometheus-node-exporter >/dev/null
 
 version_of() {
   # 2.42.0+ds-5+deb12u1 -> 2.42.0
