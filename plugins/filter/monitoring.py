@@ -15,6 +15,14 @@ try:
 except ImportError:
     HAS_BCRYPT = False
 
+try:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    HAS_CRYPTOGRAPHY = True
+except ImportError:
+    HAS_CRYPTOGRAPHY = False
+
 # Units of Prometheus's --storage.tsdb.retention.size, as its flag parser
 # (prometheus/common units.ParseBase2Bytes) takes them: powers of 1024.
 _SIZE_UNITS = {
@@ -125,6 +133,47 @@ def systemd_quote(value):
     return f'"{text}"'
 
 
+def _load_pem(path, loader, kind):
+    """Read ``path`` with a cryptography ``loader``, or raise ValueError."""
+    try:
+        with open(path, "rb") as handle:
+            return loader(handle.read())
+    except (OSError, ValueError, TypeError) as error:
+        raise ValueError(f"{path} is not {kind} ({error})") from error
+
+
+def tls_files_problem(ca_path, cert_path, key_path):
+    """Describe what is wrong with a CA, certificate and key, or return "".
+
+    Checks that each file holds PEM of its kind, that the key belongs to the
+    certificate, and that the CA issued the certificate, so that a bad file
+    fails the preflight instead of breaking HTTPS once it is on the host.
+    """
+    if not HAS_CRYPTOGRAPHY:
+        return "the Python package 'cryptography' is missing on the controller"
+    try:
+        ca = _load_pem(ca_path, x509.load_pem_x509_certificate, "a PEM certificate")
+        cert = _load_pem(cert_path, x509.load_pem_x509_certificate, "a PEM certificate")
+        key = _load_pem(
+            key_path,
+            lambda data: serialization.load_pem_private_key(data, password=None),
+            "an unencrypted PEM private key",
+        )
+    except ValueError as error:
+        return str(error)
+
+    spki = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    if key.public_key().public_bytes(*spki) != cert.public_key().public_bytes(*spki):
+        return f"the key {key_path} does not belong to the certificate {cert_path}"
+    if cert.issuer != ca.subject:
+        return (
+            f"the certificate {cert_path} was issued by "
+            f"'{cert.issuer.rfc4514_string()}', not by the CA {ca_path} "
+            f"('{ca.subject.rfc4514_string()}')"
+        )
+    return ""
+
+
 class FilterModule:
     """Filters of vigil.monitoring."""
 
@@ -135,4 +184,5 @@ class FilterModule:
             "prometheus_duration_seconds": prometheus_duration_seconds,
             "without_secrets": without_secrets,
             "systemd_quote": systemd_quote,
+            "tls_files_problem": tls_files_problem,
         }

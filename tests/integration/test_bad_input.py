@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from conftest import HOSTS, host_fingerprint, run_playbook
+from conftest import APP1, APP2, CA_FILE, HOSTS, REPO, host_fingerprint, run_playbook
+
+GARBAGE_PEM = REPO / ".cache" / "sandbox" / "garbage.pem"
+OTHER_HOST_KEY = CA_FILE.parent / "hosts" / f"{APP1}.key"
 
 CASES = {
     "retention_time_in_days_word": (
@@ -46,6 +49,46 @@ CASES = {
         {"prometheus_scrape_timeout": "2m"},
         ["prometheus_scrape_timeout", "2m", "lower prometheus_scrape_timeout"],
     ),
+    "certificate_not_pem": (
+        {"prometheus_tls_cert_src": str(GARBAGE_PEM)},
+        ["prometheus_tls_cert_src", "is not a PEM certificate"],
+    ),
+    "key_of_another_host": (
+        {"prometheus_tls_key_src": str(OTHER_HOST_KEY)},
+        ["prometheus_tls_key_src", "does not belong to the certificate"],
+    ),
+    "password_longer_than_bcrypt_limit": (
+        {"prometheus_web_password": "A" * 73},
+        ["prometheus_web_password", "72 bytes"],
+    ),
+    "password_with_trailing_space": (
+        {"node_exporter_web_password": "secret "},
+        ["node_exporter_web_password", "white space"],
+    ),
+    "port_out_of_range": (
+        {"node_exporter_port": 99999},
+        ["node_exporter_port", "99999", "1 to 65535"],
+    ),
+    "duration_units_out_of_order": (
+        {"prometheus_retention_time": "1m1h"},
+        ["prometheus_retention_time", "1m1h", "largest first"],
+    ),
+    "scrape_job_name_with_path": (
+        {
+            "prometheus_scrape_jobs": [
+                {"name": "../evil", "group": "node_exporter", "port": 9100}
+            ]
+        },
+        ["../evil", "letters, digits"],
+    ),
+    "bad_setting_on_one_host_stops_all": (
+        {
+            "node_exporter_web_password": (
+                "{{ '' if inventory_hostname == '" + APP2 + "' else 'one-host-case' }}"
+            )
+        },
+        ["node_exporter_web_password", "empty"],
+    ),
     "install_method_unknown": (
         {"prometheus_install_method": "tarball"},
         ["prometheus_install_method", "tarball", "'archive'"],
@@ -61,6 +104,7 @@ def fingerprints(converged) -> dict[str, str]:
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_bad_input_fails_before_change(case, fingerprints):
     extra_vars, expected = CASES[case]
+    GARBAGE_PEM.write_bytes(b"not a certificate\n" * 8)
     run = run_playbook("site.yml", extra_vars=extra_vars)
     assert run.returncode != 0
     for text in expected:
