@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The test suite. On a fresh Debian machine it installs what it needs first
-# (scripts/bootstrap.sh: docker.io, debootstrap, dockerd, .venv), builds the
-# Debian 12 and 13 base images once, and then runs, in order:
+# The test suite. On a fresh Debian machine it first installs what it needs
+# (scripts/bootstrap.sh: docker.io, debootstrap, dockerd, .venv). The molecule
+# and integration phases build the Debian base images they need, once per
+# recipe. The phases run in this order:
 #   lint         yamllint, ansible-lint (production profile), ruff, ansible-test sanity
-#   unit         pytest tests/unit (modules and filters, real promtool)
+#   unit         pytest tests/unit (modules, filters, the Grafana double;
+#                real promtool)
 #   molecule     every scenario under molecule/ on Debian 12 and 13:
 #                converge, idempotence, verify over the network
 #   integration  pytest tests/integration: site.yml on the sandbox, rerun

@@ -145,7 +145,7 @@ def _load_pem(path, loader, kind):
 def tls_files_problem(ca_path, cert_path, key_path):
     """Describe what is wrong with a CA, certificate and key, or return "".
 
-    Checks that each file holds PEM of its kind, that the key belongs to the
+    Checks that each file contains PEM of its kind, that the key belongs to the
     certificate, and that the CA issued the certificate, so that a bad file
     fails the preflight instead of breaking HTTPS once it is on the host.
     """
