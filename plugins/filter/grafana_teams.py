@@ -135,14 +135,13 @@ def grafana_folder_admin(teams, folder_uid):
     )
 
 
-def grafana_dashboard_permissions(teams, folder_uid, admin=None):
+def grafana_dashboard_permissions(teams, folder_uid):
     """Return the permissions of a dashboard in a team folder: its named admin.
 
-    The admin is ``admin`` when given, else the admin of the folder's team.
-    The team's other grants come from the folder.
+    The admin is the admin of the folder's team. The team's other grants
+    come from the folder.
     """
-    name = admin or grafana_folder_admin(teams, folder_uid)
-    return [{"user": name, "permission": "Admin"}]
+    return [{"user": grafana_folder_admin(teams, folder_uid), "permission": "Admin"}]
 
 
 def _find_local_user(users, name):

@@ -107,13 +107,13 @@ def test_team_folders_reject_bad_inventory(change, message):
 def test_dashboard_permissions_name_admin():
     teams = sample_teams()
 
-    default = teams_filters.grafana_dashboard_permissions(teams, "infrastructure")
-    chosen = teams_filters.grafana_dashboard_permissions(
-        teams, "development", admin="dev1"
+    infrastructure = teams_filters.grafana_dashboard_permissions(
+        teams, "infrastructure"
     )
+    development = teams_filters.grafana_dashboard_permissions(teams, "development")
 
-    assert default == [{"user": "infralead", "permission": "Admin"}]
-    assert chosen == [{"user": "dev1", "permission": "Admin"}]
+    assert infrastructure == [{"user": "infralead", "permission": "Admin"}]
+    assert development == [{"user": "devlead@example.org", "permission": "Admin"}]
 
 
 def test_dashboard_permissions_unknown_folder():
