@@ -1,9 +1,10 @@
-"""Team isolation through ansible-playbook, against the Grafana double on loopback.
+"""Team isolation through ansible-playbook, against the Grafana double.
 
-The double serves HTTPS on 127.0.0.1 with a test CA. The inventory has a
-development and an infrastructure team, users with passwords for the team
-step to create, and one member who does not exist, as a user of SSO would
-before signing in. No sandbox host is needed.
+Most tests run a double that serves HTTPS on 127.0.0.1 with a test CA, with
+an inventory that has a development and an infrastructure team, users with
+passwords for the team step to create, and one member who does not exist,
+as a user of SSO would before signing in. The last test pushes dashboards
+into the team folders of the sandbox's Grafana and runs the same checks.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
-from conftest import REPO, write_grafana_ini
+from conftest import REPO, run_playbook, write_grafana_ini
 
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "tests" / "unit" / "grafana_double"))
@@ -236,3 +237,20 @@ def test_removed_member_leaves_team(teams, runs):
 def test_team_requests_match_openapi(teams, runs):
     problems = check_exchanges(teams.double.records)
     assert problems == []
+
+
+def test_sandbox_team_dashboards_checked(converged):
+    playbook = str(PLAYBOOK.relative_to(REPO))
+
+    first = run_playbook(playbook)
+    second = run_playbook(playbook)
+
+    assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-2000:]
+    assert second.returncode == 0, second.stdout[-6000:] + second.stderr[-2000:]
+    assert sum(second.changed_per_host.values()) == 0
+    results = task_results(
+        second.report, "Open the team folders and dashboards as each team's user"
+    )
+    paths = {r["item"]["path"] for r in results}
+    assert "/api/dashboards/uid/team-test-vm" in paths
+    assert "/api/dashboards/uid/team-test-app/permissions" in paths
