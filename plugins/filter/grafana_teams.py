@@ -172,8 +172,9 @@ def grafana_team_access_checks(teams, dashboards, users):
     For each team that has a user with a password in ``users``, the user
     opens every team folder and every dashboard in it. The expected status
     is 200 for the team's own folders and those that list the team in
-    ``viewer_teams``, and 403 for the others. The admin of each team opens the permission list of every
-    dashboard in the team's folders, which needs Admin on the dashboard.
+    ``viewer_teams``, and 403 for the others. The admin of each team opens
+    the permission list of every dashboard in the team's folders, which
+    needs Admin on the dashboard.
     ``dashboards`` are search hits with ``uid`` and ``folderUid``.
     """
     folders = grafana_team_folders(teams)
