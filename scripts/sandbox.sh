@@ -3,7 +3,8 @@
 # network, an inventory for them, and site.yml run against it.
 #
 #   scripts/sandbox.sh run [--debian 12|13] [ansible-playbook options]
-#       create the hosts when missing, then run site.yml (the main job)
+#       create the hosts when missing, install the sample service on the
+#       application hosts, then run site.yml (the main job)
 #   scripts/sandbox.sh up [--debian 12|13]      create the hosts and inventory
 #   scripts/sandbox.sh playbook FILE [options]  run one playbook on the sandbox
 #   scripts/sandbox.sh down [--images]          remove the hosts (and images)
@@ -38,7 +39,7 @@ hosts=("$mon1" "$app1" "$app2")
 declare -A address=([$mon1]=$prefix.10 [$app1]=$prefix.11 [$app2]=$prefix.12)
 
 usage() {
-  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 }
 
@@ -117,17 +118,24 @@ sandbox_mirror_url: http://127.0.0.1:$mirror_port
 sandbox_prometheus_version: "$PROMETHEUS_VERSION"
 sandbox_node_exporter_version: "$NODE_EXPORTER_VERSION"
 GENERATED
+  # Passwords missing from an existing file are added; the others are kept.
   local secrets=$inventory/group_vars/all/secrets.yml
-  if [[ ! -s $secrets ]]; then
-    (umask 077 && python3 - >"$secrets" <<'PY'
+  (umask 077 && python3 - "$secrets" <<'PY'
+import pathlib
 import secrets
-print("---")
-print("# Random passwords of this sandbox, written by scripts/sandbox.sh.")
-for name in ("prometheus_web_password", "node_exporter_web_password"):
-    print(f"{name}: {secrets.token_urlsafe(24)}")
+import sys
+
+path = pathlib.Path(sys.argv[1])
+text = path.read_text() if path.exists() else ""
+if not text.strip():
+    text = "---\n# Random passwords of this sandbox, written by scripts/sandbox.sh.\n"
+names = ("prometheus_web_password", "node_exporter_web_password", "app_telemetry_web_password")
+for name in names:
+    if not any(line.startswith(f"{name}:") for line in text.splitlines()):
+        text += f"{name}: {secrets.token_urlsafe(24)}\n"
+path.write_text(text)
 PY
-    )
-  fi
+  )
 }
 
 start_mirror() {
@@ -199,6 +207,8 @@ case $command in
     up_args=()
     if [[ ${1:-} == --debian ]]; then up_args=("$1" "${2:-}"); shift 2; fi
     up "${up_args[@]}"
+    # The sample User Management service, whose exporter site.yml turns on.
+    playbook tests/sample_service/deploy.yml
     playbook site.yml "$@"
     ;;
   playbook) [[ $# -gt 0 ]] || usage; playbook "$@" ;;
