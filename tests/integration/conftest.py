@@ -25,7 +25,12 @@ NAME = os.environ.get("VIGIL_SANDBOX_NAME", "vigil")
 MON1, APP1, APP2 = f"{NAME}-mon1", f"{NAME}-app1", f"{NAME}-app2"
 HOSTS = (MON1, APP1, APP2)
 # Files whose content or mode a preflight failure must leave untouched.
-WATCHED_DIRS = ("/etc/prometheus", "/etc/node_exporter", "/etc/systemd/system")
+WATCHED_DIRS = (
+    "/etc/prometheus",
+    "/etc/node_exporter",
+    "/etc/app-telemetry",
+    "/etc/systemd/system",
+)
 
 
 @dataclass
