@@ -9,7 +9,7 @@
 #   scripts/sandbox.sh playbook FILE [options]  run one playbook on the sandbox
 #   scripts/sandbox.sh down [--images]          remove the hosts (and images)
 #
-# Hosts: vigil-mon1 (Prometheus), vigil-app1 and vigil-app2 (applications);
+# Hosts: vigil-mon1 (Prometheus, Grafana), vigil-app1 and vigil-app2 (applications);
 # all run node_exporter. Traffic stays between them and the controller's
 # loopback, where a mirror serves the release archives.
 #
@@ -39,7 +39,7 @@ hosts=("$mon1" "$app1" "$app2")
 declare -A address=([$mon1]=$prefix.10 [$app1]=$prefix.11 [$app2]=$prefix.12)
 
 usage() {
-  sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 }
 
@@ -59,10 +59,13 @@ create_hosts() {
       exit 1
     }
   for host in "${hosts[@]}"; do
-    local running_image
+    # A host made from an older build of the image is made anew, so that it
+    # has what the current recipe installs.
+    local running_image wanted_id
     running_image=$(docker inspect --format '{{ .Config.Image }}' "$host" 2>/dev/null || true)
-    if [[ -n $running_image && $running_image != "local/debian-systemd:$suite" ]]; then
-      echo "sandbox: $host runs $running_image; recreating it on $suite"
+    wanted_id=$(docker image inspect --format '{{ .Id }}' "local/debian-systemd:$suite")
+    if [[ -n $running_image && $(docker inspect --format '{{ .Image }}' "$host") != "$wanted_id" ]]; then
+      echo "sandbox: $host runs an older image than local/debian-systemd:$suite; recreating it"
       docker rm -f "$host" >/dev/null
       docker volume rm -f "$host-data" >/dev/null
       running_image=
@@ -102,6 +105,9 @@ all:
     prometheus:
       hosts:
         $mon1: {vigil_address: ${address[$mon1]}}
+    grafana:
+      hosts:
+        $mon1:
     app_user_management:
       hosts:
         $app1: {vigil_address: ${address[$app1]}}
@@ -117,23 +123,32 @@ HOSTS
 sandbox_mirror_url: http://127.0.0.1:$mirror_port
 sandbox_prometheus_version: "$PROMETHEUS_VERSION"
 sandbox_node_exporter_version: "$NODE_EXPORTER_VERSION"
+sandbox_grafana_version: "$GRAFANA_VERSION"
 GENERATED
-  # Passwords missing from an existing file are added; the others are kept.
+  # Existing passwords stay; a password that a newer version of this script
+  # needs is added.
   local secrets=$inventory/group_vars/all/secrets.yml
   (umask 077 && python3 - "$secrets" <<'PY'
 import pathlib
 import secrets
 import sys
 
+import yaml
+
 path = pathlib.Path(sys.argv[1])
-text = path.read_text() if path.exists() else ""
-if not text.strip():
-    text = "---\n# Random passwords of this sandbox, written by scripts/sandbox.sh.\n"
-names = ("prometheus_web_password", "node_exporter_web_password", "app_telemetry_web_password")
-for name in names:
-    if not any(line.startswith(f"{name}:") for line in text.splitlines()):
-        text += f"{name}: {secrets.token_urlsafe(24)}\n"
-path.write_text(text)
+known = (yaml.safe_load(path.read_text()) if path.exists() else None) or {}
+names = (
+    "prometheus_web_password",
+    "node_exporter_web_password",
+    "grafana_admin_password",
+    "grafana_secret_key",
+    "app_telemetry_web_password",
+)
+if any(name not in known for name in names):
+    lines = ["---", "# Random passwords of this sandbox, written by scripts/sandbox.sh."]
+    for name in names:
+        lines.append(f"{name}: {known.get(name) or secrets.token_urlsafe(24)}")
+    path.write_text("\n".join(lines) + "\n")
 PY
   )
 }
@@ -172,6 +187,7 @@ up() {
   source "$repo/scripts/bootstrap.sh"
   "$repo/scripts/build-images.sh" "$suite"
   "$repo/scripts/debian-binaries.sh" >/dev/null
+  "$repo/scripts/grafana-double-archive.sh" >/dev/null
   create_hosts "$suite"
   write_inventory
 }
