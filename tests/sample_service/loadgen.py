@@ -20,7 +20,7 @@ import urllib.request
 
 log = logging.getLogger("loadgen")
 
-MAX_DURATION_S = 3600
+MAX_DURATION_S = 7200
 MAX_RATE = 200
 
 
