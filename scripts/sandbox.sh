@@ -142,6 +142,7 @@ names = (
     "node_exporter_web_password",
     "grafana_admin_password",
     "grafana_secret_key",
+    "sandbox_grafana_user_password",
     "app_telemetry_web_password",
 )
 if any(name not in known for name in names):

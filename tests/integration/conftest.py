@@ -28,6 +28,7 @@ HOSTS = (MON1, APP1, APP2)
 WATCHED_DIRS = (
     "/etc/prometheus",
     "/etc/node_exporter",
+    "/etc/grafana",
     "/etc/app-telemetry",
     "/etc/systemd/system",
 )
@@ -109,7 +110,14 @@ def host_fingerprint(host: str) -> str:
         "2>/dev/null | sort",
     )
     pids = docker_exec(
-        host, "systemctl", "show", "-p", "MainPID", "prometheus", "node_exporter"
+        host,
+        "systemctl",
+        "show",
+        "-p",
+        "MainPID",
+        "prometheus",
+        "node_exporter",
+        "grafana-server",
     )
     return hashlib.sha256((listing + pids).encode()).hexdigest()
 
@@ -151,3 +159,29 @@ def converged(first_run) -> PlaybookRun:
     """A converged sandbox: fails every dependent test when site.yml failed."""
     assert first_run.returncode == 0, first_run.stdout[-6000:] + first_run.stderr
     return first_run
+
+
+def write_grafana_ini(home: Path, cert: Path, key: Path, admin_password: str) -> Path:
+    """Write grafana.ini for a double that serves HTTPS on a free loopback port."""
+    path = home / "grafana.ini"
+    path.write_text(
+        "\n".join(
+            [
+                "[server]",
+                "protocol = https",
+                "http_addr = 127.0.0.1",
+                "http_port = 0",
+                f"cert_file = {cert}",
+                f"cert_key = {key}",
+                "[security]",
+                "admin_user = admin",
+                f"admin_password = {admin_password}",
+                "[paths]",
+                f"data = {home / 'data'}",
+                f"logs = {home / 'log'}",
+                f"provisioning = {home / 'provisioning'}",
+                "",
+            ]
+        )
+    )
+    return path

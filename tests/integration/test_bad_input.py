@@ -93,6 +93,14 @@ CASES = {
         },
         ["node_exporter_web_password", "empty"],
     ),
+    "grafana_certificate_missing": (
+        {"grafana_tls_cert_src": "/nonexistent/grafana.crt"},
+        ["grafana_tls_cert_src", "/nonexistent/grafana.crt", "does not exist"],
+    ),
+    "grafana_admin_password_too_short": (
+        {"grafana_admin_password": "abc"},
+        ["grafana_admin_password", "at least 5 characters"],
+    ),
     "app_password_missing": (
         {"app_telemetry_web_password": ""},
         ["app_telemetry_web_password", "empty"],
