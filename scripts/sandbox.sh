@@ -3,7 +3,8 @@
 # network, an inventory for them, and site.yml run against it.
 #
 #   scripts/sandbox.sh run [--debian 12|13] [ansible-playbook options]
-#       create the hosts when missing, then run site.yml (the main job)
+#       create the hosts when missing, install the sample service on the
+#       application hosts, then run site.yml (the main job)
 #   scripts/sandbox.sh up [--debian 12|13]      create the hosts and inventory
 #   scripts/sandbox.sh playbook FILE [options]  run one playbook on the sandbox
 #   scripts/sandbox.sh down [--images]          remove the hosts (and images)
@@ -38,7 +39,7 @@ hosts=("$mon1" "$app1" "$app2")
 declare -A address=([$mon1]=$prefix.10 [$app1]=$prefix.11 [$app2]=$prefix.12)
 
 usage() {
-  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 }
 
@@ -142,6 +143,7 @@ names = (
     "grafana_admin_password",
     "grafana_secret_key",
     "sandbox_grafana_user_password",
+    "app_telemetry_web_password",
 )
 if any(name not in known for name in names):
     lines = ["---", "# Random passwords of this sandbox, written by scripts/sandbox.sh."]
@@ -222,6 +224,8 @@ case $command in
     up_args=()
     if [[ ${1:-} == --debian ]]; then up_args=("$1" "${2:-}"); shift 2; fi
     up "${up_args[@]}"
+    # The sample User Management service, whose exporter site.yml turns on.
+    playbook tests/sample_service/deploy.yml
     playbook site.yml "$@"
     ;;
   playbook) [[ $# -gt 0 ]] || usage; playbook "$@" ;;

@@ -29,6 +29,7 @@ WATCHED_DIRS = (
     "/etc/prometheus",
     "/etc/node_exporter",
     "/etc/grafana",
+    "/etc/app-telemetry",
     "/etc/systemd/system",
 )
 
@@ -132,6 +133,9 @@ def sandbox() -> dict:
     """Create the sandbox hosts and return their addresses and secrets."""
     debian = os.environ.get("VIGIL_SANDBOX_DEBIAN", "12")
     subprocess.run([str(SANDBOX), "up", "--debian", debian], cwd=REPO, check=True)
+    # The sample User Management service, whose exporter site.yml turns on.
+    sample = run_playbook("tests/sample_service/deploy.yml")
+    assert sample.returncode == 0, sample.stdout[-6000:] + sample.stderr
     hosts = yaml.safe_load((INVENTORY / "hosts.yml").read_text())
     secrets = yaml.safe_load(
         (INVENTORY / "group_vars" / "all" / "secrets.yml").read_text()

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 from conftest import APP1, APP2, CA_FILE, HOSTS, REPO, host_fingerprint, run_playbook
 
+SAMPLE_SERVICE = yaml.safe_load(
+    (REPO / "inventories/sandbox/group_vars/all/services.yml").read_text()
+)["vigil_services"][0]
 GARBAGE_PEM = REPO / ".cache" / "sandbox" / "garbage.pem"
 OTHER_HOST_KEY = CA_FILE.parent / "hosts" / f"{APP1}.key"
 
@@ -96,6 +100,25 @@ CASES = {
     "grafana_admin_password_too_short": (
         {"grafana_admin_password": "abc"},
         ["grafana_admin_password", "at least 5 characters"],
+    ),
+    "app_password_missing": (
+        {"app_telemetry_web_password": ""},
+        ["app_telemetry_web_password", "empty"],
+    ),
+    "service_unit_not_installed": (
+        {
+            "vigil_services": [
+                dict(
+                    SAMPLE_SERVICE,
+                    vm=dict(SAMPLE_SERVICE["vm"], unit="billing.service"),
+                )
+            ]
+        },
+        ["user_management", "billing.service", "not installed", "vm.unit"],
+    ),
+    "service_tier_not_a_number": (
+        {"vigil_services": [dict(SAMPLE_SERVICE, tier="gold")]},
+        ["vigil_services", "tier is 'gold'", "services.yml"],
     ),
     "install_method_unknown": (
         {"prometheus_install_method": "tarball"},
