@@ -174,6 +174,39 @@ def tls_files_problem(ca_path, cert_path, key_path):
     return ""
 
 
+def ini_problems(ini):
+    """Return the names in an ini mapping that one line of an ini file cannot hold.
+
+    Each entry is ``[section]`` or ``[section] key``; values are never
+    returned, because they may be secrets.
+    """
+    if not isinstance(ini, dict):
+        raise AnsibleFilterError("ini_problems expects a mapping of sections")
+    problems = []
+    for section_name, settings in ini.items():
+        section = str(section_name)
+        if not section or any(c in section for c in "[]\r\n"):
+            problems.append(f"[{section!r}]")
+            continue
+        for key_name, value in (settings or {}).items():
+            key = str(key_name)
+            text = str(value)
+            bad_key = not key.strip() or any(c in key for c in "=[]\r\n")
+            bad_value = "\n" in text or "\r" in text or '"""' in text
+            if bad_key or bad_value:
+                problems.append(f"[{section}] {key!r}")
+    return problems
+
+
+def ini_overrides(extra, protected):
+    """Return ``section.key`` for each key of ``extra`` that ``protected`` lists."""
+    found = []
+    for section, keys in (protected or {}).items():
+        settings = (extra or {}).get(section) or {}
+        found.extend(f"{section}.{key}" for key in keys if key in settings)
+    return found
+
+
 class FilterModule:
     """Filters of vigil.monitoring."""
 
@@ -185,4 +218,6 @@ class FilterModule:
             "without_secrets": without_secrets,
             "systemd_quote": systemd_quote,
             "tls_files_problem": tls_files_problem,
+            "ini_problems": ini_problems,
+            "ini_overrides": ini_overrides,
         }

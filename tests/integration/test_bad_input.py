@@ -97,6 +97,22 @@ CASES = {
         {"grafana_tls_cert_src": "/nonexistent/grafana.crt"},
         ["grafana_tls_cert_src", "/nonexistent/grafana.crt", "does not exist"],
     ),
+    "grafana_key_of_another_host": (
+        {"grafana_tls_key_src": str(OTHER_HOST_KEY)},
+        ["grafana_tls_key_src", "does not belong to the certificate"],
+    ),
+    "grafana_ini_extra_turns_off_https": (
+        {"grafana_ini_extra": {"server": {"protocol": "http"}}},
+        ["grafana_ini_extra", "server.protocol"],
+    ),
+    "grafana_secret_key_with_line_break": (
+        {"grafana_secret_key": "abc\n[auth.anonymous]\nenabled = true"},
+        ["[security] 'secret_key'", "line break"],
+    ),
+    "grafana_port_of_prometheus": (
+        {"grafana_http_port": 9090},
+        ["grafana_http_port", "9090", "prometheus_port"],
+    ),
     "grafana_admin_password_too_short": (
         {"grafana_admin_password": "abc"},
         ["grafana_admin_password", "at least 5 characters"],

@@ -194,3 +194,38 @@ def test_readable_file_test(pki):
     assert not checks.is_readable_file(str(pki / "missing.crt"))
     assert not checks.is_readable_file(str(pki))
     assert not checks.is_readable_file("")
+
+
+def test_ini_problems_clean_settings():
+    ini = {"security": {"secret_key": "abc", "cookie_secure": True}, "log": {}}
+    assert filters.ini_problems(ini) == []
+
+
+@pytest.mark.parametrize(
+    ("ini", "expected"),
+    [
+        ({"security": {"secret_key": "a\nb"}}, "[security] 'secret_key'"),
+        ({"security": {"secret_key": "a\rb"}}, "[security] 'secret_key'"),
+        ({"database": {"password": 'x"""y'}}, "[database] 'password'"),
+        ({"log": {"": "x"}}, "[log] ''"),
+        ({"log": {"a\n[x]": "1"}}, "[log] 'a\\n[x]'"),
+        ({"a]b": {"k": "v"}}, "['a]b']"),
+    ],
+)
+def test_ini_problems_names_bad_entry(ini, expected):
+    assert filters.ini_problems(ini) == [expected]
+
+
+def test_ini_problems_hides_values():
+    problems = filters.ini_problems({"security": {"secret_key": "s3cret\nx"}})
+    assert "s3cret" not in " ".join(problems)
+
+
+def test_ini_overrides_lists_protected_keys():
+    extra = {"server": {"protocol": "http", "root_url": "x"}, "log": {"level": "w"}}
+    protected = {"server": ["protocol", "cert_file"], "auth.anonymous": ["enabled"]}
+    assert filters.ini_overrides(extra, protected) == ["server.protocol"]
+
+
+def test_ini_overrides_empty_extra():
+    assert filters.ini_overrides({}, {"server": ["protocol"]}) == []
