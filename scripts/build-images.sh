@@ -10,7 +10,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 mirror=${VIGIL_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 cache_dir=${VIGIL_CACHE_DIR:-/var/cache/vigil-monitoring}
-packages=systemd,systemd-sysv,dbus,python3,python3-apt,ca-certificates,curl,iproute2,procps,gnupg
+# python3-yaml and python3-requests run the Grafana HTTP API test double,
+# which the sandbox and molecule install in place of Grafana.
+packages=systemd,systemd-sysv,dbus,python3,python3-apt,python3-yaml,python3-requests,ca-certificates,curl,iproute2,procps,gnupg
 recipe_hash=$(sha256sum "$0" | cut -c1-16)
 
 build_one() {

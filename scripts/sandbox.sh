@@ -8,7 +8,7 @@
 #   scripts/sandbox.sh playbook FILE [options]  run one playbook on the sandbox
 #   scripts/sandbox.sh down [--images]          remove the hosts (and images)
 #
-# Hosts: vigil-mon1 (Prometheus), vigil-app1 and vigil-app2 (applications);
+# Hosts: vigil-mon1 (Prometheus, Grafana), vigil-app1 and vigil-app2 (applications);
 # all run node_exporter. Traffic stays between them and the controller's
 # loopback, where a mirror serves the release archives.
 #
@@ -83,10 +83,13 @@ create_hosts() {
       exit 1
     }
   for host in "${hosts[@]}"; do
-    local running_image
+    # A host made from an older build of the image is made anew, so that it
+    # has what the current recipe installs.
+    local running_image wanted_id
     running_image=$(docker inspect --format '{{ .Config.Image }}' "$host" 2>/dev/null || true)
-    if [[ -n $running_image && $running_image != "local/debian-systemd:$suite" ]]; then
-      echo "sandbox: $host runs $running_image; recreating it on $suite"
+    wanted_id=$(docker image inspect --format '{{ .Id }}' "local/debian-systemd:$suite")
+    if [[ -n $running_image && $(docker inspect --format '{{ .Image }}' "$host") != "$wanted_id" ]]; then
+      echo "sandbox: $host runs an older image than local/debian-systemd:$suite; recreating it"
       docker rm -f "$host" >/dev/null
       docker volume rm -f "$host-data" >/dev/null
       running_image=
@@ -126,6 +129,9 @@ all:
     prometheus:
       hosts:
         $mon1: {vigil_address: ${address[$mon1]}}
+    grafana:
+      hosts:
+        $mon1:
     app_user_management:
       hosts:
         $app1: {vigil_address: ${address[$app1]}}
@@ -141,18 +147,33 @@ HOSTS
 sandbox_mirror_url: http://127.0.0.1:$mirror_port
 sandbox_prometheus_version: "$PROMETHEUS_VERSION"
 sandbox_node_exporter_version: "$NODE_EXPORTER_VERSION"
+sandbox_grafana_version: "$GRAFANA_VERSION"
 GENERATED
+  # Existing passwords stay; a password that a newer version of this script
+  # needs is added.
   local secrets=$inventory/group_vars/all/secrets.yml
-  if [[ ! -s $secrets ]]; then
-    (umask 077 && python3 - >"$secrets" <<'PY'
+  (umask 077 && python3 - "$secrets" <<'PY'
+import pathlib
 import secrets
-print("---")
-print("# Random passwords of this sandbox, written by scripts/sandbox.sh.")
-for name in ("prometheus_web_password", "node_exporter_web_password"):
-    print(f"{name}: {secrets.token_urlsafe(24)}")
+import sys
+
+import yaml
+
+path = pathlib.Path(sys.argv[1])
+known = (yaml.safe_load(path.read_text()) if path.exists() else None) or {}
+names = (
+    "prometheus_web_password",
+    "node_exporter_web_password",
+    "grafana_admin_password",
+    "grafana_secret_key",
+)
+if any(name not in known for name in names):
+    lines = ["---", "# Random passwords of this sandbox, written by scripts/sandbox.sh."]
+    for name in names:
+        lines.append(f"{name}: {known.get(name) or secrets.token_urlsafe(24)}")
+    path.write_text("\n".join(lines) + "\n")
 PY
-    )
-  fi
+  )
 }
 
 start_mirror() {
@@ -189,6 +210,7 @@ up() {
   source "$repo/scripts/bootstrap.sh"
   "$repo/scripts/build-images.sh" "$suite"
   "$repo/scripts/debian-binaries.sh" >/dev/null
+  "$repo/scripts/grafana-double-archive.sh" >/dev/null
   create_hosts "$suite"
   write_inventory
 }

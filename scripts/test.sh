@@ -30,9 +30,11 @@ step() { printf '\n=== %s ===\n' "$*"; }
 
 prepare_binaries() {
   "$repo/scripts/debian-binaries.sh" >/dev/null
+  "$repo/scripts/grafana-double-archive.sh" >/dev/null
   source "$repo/.cache/mirror/versions.env"
   export VIGIL_PROMETHEUS_VERSION=$PROMETHEUS_VERSION
   export VIGIL_NODE_EXPORTER_VERSION=$NODE_EXPORTER_VERSION
+  export VIGIL_GRAFANA_VERSION=$GRAFANA_VERSION
   export VIGIL_PROMTOOL=$repo/.cache/bin/promtool
 }
 
