@@ -57,7 +57,7 @@ case ${VIGIL_SANDBOX_SET:-main} in
     app1=$name-prod-app1
     app2=$name-prod-app2
     ;;
-  *) echo "sandbox: VIGIL_SANDBOX_SET takes main or production, not '$VIGIL_SANDBOX_SET'" >&2; exit 2 ;;
+  *) echo "sandbox: VIGIL_SANDBOX_SET must be main or production, not '$VIGIL_SANDBOX_SET'" >&2; exit 2 ;;
 esac
 hosts=("$mon1" "$app1" "$app2")
 declare -A address=([$mon1]=$prefix.10 [$app1]=$prefix.11 [$app2]=$prefix.12)

@@ -22,7 +22,7 @@ def test_version_from_manifest(tmp_path):
     (tmp_path / "MANIFEST.json").write_text(
         json.dumps({"collection_info": {"version": "2.3.4"}})
     )
-    # An installed collection has no galaxy.yml; MANIFEST.json wins anyway.
+    # MANIFEST.json comes first, also when a galaxy.yml is present.
     (tmp_path / "galaxy.yml").write_text("version: 9.9.9\n")
     assert lookup.read_collection_version(tmp_path) == "2.3.4"
 
