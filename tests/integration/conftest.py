@@ -25,7 +25,12 @@ NAME = os.environ.get("VIGIL_SANDBOX_NAME", "vigil")
 MON1, APP1, APP2 = f"{NAME}-mon1", f"{NAME}-app1", f"{NAME}-app2"
 HOSTS = (MON1, APP1, APP2)
 # Files whose content or mode a preflight failure must leave untouched.
-WATCHED_DIRS = ("/etc/prometheus", "/etc/node_exporter", "/etc/systemd/system")
+WATCHED_DIRS = (
+    "/etc/prometheus",
+    "/etc/node_exporter",
+    "/etc/grafana",
+    "/etc/systemd/system",
+)
 
 
 @dataclass
@@ -111,7 +116,14 @@ def host_fingerprint(host: str) -> str:
         "2>/dev/null | sort",
     )
     pids = docker_exec(
-        host, "systemctl", "show", "-p", "MainPID", "prometheus", "node_exporter"
+        host,
+        "systemctl",
+        "show",
+        "-p",
+        "MainPID",
+        "prometheus",
+        "node_exporter",
+        "grafana-server",
     )
     return hashlib.sha256((listing + pids).encode()).hexdigest()
 

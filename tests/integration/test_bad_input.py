@@ -89,6 +89,14 @@ CASES = {
         },
         ["node_exporter_web_password", "empty"],
     ),
+    "grafana_certificate_missing": (
+        {"grafana_tls_cert_src": "/nonexistent/grafana.crt"},
+        ["grafana_tls_cert_src", "/nonexistent/grafana.crt", "does not exist"],
+    ),
+    "grafana_admin_password_too_short": (
+        {"grafana_admin_password": "abc"},
+        ["grafana_admin_password", "at least 5 characters"],
+    ),
     "install_method_unknown": (
         {"prometheus_install_method": "tarball"},
         ["prometheus_install_method", "tarball", "'archive'"],

@@ -7,10 +7,13 @@ import requests
 from conftest import APP2, CA_FILE, HOSTS, MON1, main_pid, run_playbook
 
 # Tasks allowed to change when only passwords change: the web configs of both
-# services, and the password file Prometheus uses to scrape node_exporter.
+# services, the password file Prometheus uses to scrape node_exporter, and
+# Grafana's data source, which logs in to Prometheus, with its reload.
 ROTATION_TASKS = {
     "Write the web config (TLS and basic auth)",
     "Write the scrape passwords",
+    "Write the Prometheus data source provisioning file",
+    "Reload grafana datasources",
 }
 NEW_PASSWORDS = {
     "prometheus_web_password": "rotated-prometheus-9f2c",
@@ -30,7 +33,7 @@ def status(url: str, auth: tuple[str, str]) -> int:
 def rotation(sandbox, converged):
     """Rotate both passwords, and put the sandbox's own back afterwards."""
     services = [(host, "node_exporter") for host in HOSTS]
-    services.append((MON1, "prometheus"))
+    services += [(MON1, "prometheus"), (MON1, "grafana-server")]
     pids = {key: main_pid(*key) for key in services}
     predicted = run_playbook("site.yml", "--check", extra_vars=NEW_PASSWORDS)
     applied = run_playbook("site.yml", extra_vars=NEW_PASSWORDS)
@@ -83,3 +86,16 @@ def test_rotation_new_password_works_old_fails(sandbox, rotation):
     new_node = NEW_PASSWORDS["node_exporter_web_password"]
     assert status(node, ("prometheus", new_node)) == 200
     assert status(node, ("prometheus", old["node_exporter_web_password"])) == 401
+
+
+def test_rotation_keeps_grafana_datasource(sandbox, rotation):
+    admin = ("admin", sandbox["secrets"]["grafana_admin_password"])
+    health = requests.get(
+        f"https://{sandbox['addresses'][MON1]}:3000"
+        "/api/datasources/uid/prometheus/health",
+        auth=admin,
+        verify=str(CA_FILE),
+        timeout=30,
+    )
+    assert health.status_code == 200, health.text
+    assert health.json()["status"] == "OK"
