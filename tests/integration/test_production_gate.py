@@ -79,10 +79,10 @@ def write_record(version: str) -> None:
 
 @pytest.fixture(scope="module")
 def production(sandbox) -> dict[str, str]:
-    """Create the production set; return the fingerprints of its fresh hosts."""
-    subprocess.run(
-        [str(SANDBOX), "up"], cwd=REPO, check=True, env=dict(os.environ, **PRODUCTION)
-    )
+    """Create the production set anew; return the fingerprints of its hosts."""
+    env = dict(os.environ, **PRODUCTION)
+    subprocess.run([str(SANDBOX), "down"], cwd=REPO, check=True, env=env)
+    subprocess.run([str(SANDBOX), "up"], cwd=REPO, check=True, env=env)
     return fingerprints()
 
 
