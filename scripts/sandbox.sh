@@ -166,6 +166,7 @@ names = (
     "node_exporter_web_password",
     "grafana_admin_password",
     "grafana_secret_key",
+    "sandbox_grafana_user_password",
 )
 if any(name not in known for name in names):
     lines = ["---", "# Random passwords of this sandbox, written by scripts/sandbox.sh."]

@@ -16,8 +16,9 @@ version_added: 0.1.0
 description:
   - Manages one team of a Grafana organization, addressed by its name.
   - Sets the team's members and team admins from users given by login or
-    email. Every user is resolved before any change, and an unknown user
-    fails the task with a message that names it.
+    email. Every user is resolved before any change. An unknown user fails
+    the task with a message that names it, or with O(unknown_users=warn) is
+    left out of the team and named in a warning and in RV(unknown_users).
   - With O(members_mode=exact) the team has exactly the listed members
     afterwards. With O(members_mode=additive) the module only adds users and
     promotes admins.
@@ -71,6 +72,18 @@ options:
     type: str
     choices: [exact, additive]
     default: exact
+  unknown_users:
+    description:
+      - What to do with a login or email in O(members) or O(admins) that no
+        member of the organization has, for example a user who signs in
+        through SSO or LDAP and has not signed in yet.
+      - V(fail) fails the task before any change.
+      - V(warn) applies the membership without those users, returns them in
+        RV(unknown_users) and warns about each of them on every run, until
+        the user exists and the next run adds them.
+    type: str
+    choices: [fail, warn]
+    default: fail
   state:
     description:
       - V(present) creates or updates the team. V(absent) deletes it.
@@ -106,6 +119,16 @@ EXAMPLES = r"""
     members:
       - bob@example.org
       - carol
+  delegate_to: localhost
+
+- name: Set the members of a team whose users sign in through SSO
+  vigil.monitoring.grafana_team:
+    url: https://grafana.example.org
+    token: "{{ grafana_token }}"
+    name: Platform
+    admins: [alice@example.org]
+    members: [bob@example.org, new.hire@example.org]
+    unknown_users: warn
   delegate_to: localhost
 
 - name: Add an on-call user without touching the other members
@@ -156,6 +179,14 @@ admins:
   type: list
   elements: str
   sample: [alice]
+unknown_users:
+  description: Logins or emails of O(members) and O(admins) that no member of
+    the organization has, as given. Always empty with O(unknown_users=fail),
+    which fails on them instead.
+  returned: when O(members) or O(admins) is set
+  type: list
+  elements: str
+  sample: [new.hire@example.org]
 diff:
   description: Name, email, members and admins before and after, as JSON
     text.
@@ -168,7 +199,7 @@ diff:
     after_header: team Platform
 """
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.vigil.monitoring.plugins.module_utils.grafana_access import (
@@ -193,6 +224,7 @@ MODULE_OPTIONS: Dict[str, Any] = {
         "choices": ["exact", "additive"],
         "default": "exact",
     },
+    "unknown_users": {"type": "str", "choices": ["fail", "warn"], "default": "fail"},
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
 }
 TEAM_ADMIN = 4
@@ -224,13 +256,38 @@ def read_membership(client: GrafanaClient, team_id: int) -> Membership:
     }
 
 
+def resolve_members(
+    params: Dict[str, Any], directory: OrgDirectory
+) -> Tuple[Dict[str, Dict[str, Any]], List[str]]:
+    """Return the user of each known name in members and admins, and the unknown names.
+
+    With ``unknown_users=fail`` an unknown name raises before any change.
+    """
+    names = list(params.get("members") or []) + list(params.get("admins") or [])
+    if params.get("unknown_users", "fail") == "fail":
+        return directory.resolve_users(names), []
+    users: Dict[str, Dict[str, Any]] = {}
+    unknown: List[str] = []
+    for name in names:
+        user = directory.find_user(name)
+        if user is not None:
+            users[name] = user
+        elif name not in unknown:
+            unknown.append(name)
+    return users, unknown
+
+
 def desired_membership(
-    params: Dict[str, Any], directory: OrgDirectory, current: Membership
+    params: Dict[str, Any],
+    users: Dict[str, Dict[str, Any]],
+    current: Membership,
 ) -> Membership:
-    """Return the membership the team should have, resolving every user first."""
-    members = params.get("members") or []
-    admins = params.get("admins") or []
-    users = directory.resolve_users(list(members) + list(admins))
+    """Return the membership the team should have from the resolved users.
+
+    Names that are not in ``users`` are left out.
+    """
+    members = [name for name in params.get("members") or [] if name in users]
+    admins = [name for name in params.get("admins") or [] if name in users]
     additive = params["members_mode"] == "additive"
     expected: Membership = {}
     if additive:
@@ -340,9 +397,12 @@ class TeamRun:
         if team is not None and self.manage_members:
             current = read_membership(self.client, int(team["id"]))
         expected = current
+        users: Dict[str, Dict[str, Any]] = {}
         if self.manage_members:
             # Resolves every user now, so an unknown user fails before a change.
-            expected = desired_membership(self.params, directory, current)
+            users, unknown = resolve_members(self.params, directory)
+            expected = desired_membership(self.params, users, current)
+            self._report_unknown(unknown)
         before = self._view(team, current)
         self.result["created"] = team is None
 
@@ -350,7 +410,7 @@ class TeamRun:
         if team is None and self.manage_members and team_id is not None:
             # Grafana has just added the creating user; plan against that.
             current = read_membership(self.client, team_id)
-            expected = desired_membership(self.params, directory, current)
+            expected = desired_membership(self.params, users, current)
         if self.manage_members and not same_membership(current, expected):
             self.result["changed"] = True
             if not self.check_mode and team_id is not None:
@@ -363,6 +423,17 @@ class TeamRun:
             email = (team or {}).get("email") or ""
         self._diff(before, self._view({"email": email}, expected))
         return self.result
+
+    def _report_unknown(self, unknown: List[str]) -> None:
+        self.result["unknown_users"] = unknown
+        if not unknown:
+            return
+        self.result["warnings"] = [
+            f"Team {self.name!r}: no member of the organization has the login or"
+            f" email {name!r}, so the team does not include this user. Create"
+            " the user or let them sign in once, then run again."
+            for name in unknown
+        ]
 
     def _ensure_team(self, team: Optional[Dict[str, Any]]) -> Optional[int]:
         """Create the team or update its email, and return its id.

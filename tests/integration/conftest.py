@@ -162,3 +162,29 @@ def converged(first_run) -> PlaybookRun:
     """A converged sandbox: fails every dependent test when site.yml failed."""
     assert first_run.returncode == 0, first_run.stdout[-6000:] + first_run.stderr
     return first_run
+
+
+def write_grafana_ini(home: Path, cert: Path, key: Path, admin_password: str) -> Path:
+    """Write grafana.ini for a double that serves HTTPS on a free loopback port."""
+    path = home / "grafana.ini"
+    path.write_text(
+        "\n".join(
+            [
+                "[server]",
+                "protocol = https",
+                "http_addr = 127.0.0.1",
+                "http_port = 0",
+                f"cert_file = {cert}",
+                f"cert_key = {key}",
+                "[security]",
+                "admin_user = admin",
+                f"admin_password = {admin_password}",
+                "[paths]",
+                f"data = {home / 'data'}",
+                f"logs = {home / 'log'}",
+                f"provisioning = {home / 'provisioning'}",
+                "",
+            ]
+        )
+    )
+    return path

@@ -14,7 +14,7 @@ import sys
 
 import pytest
 import requests
-from conftest import CA_FILE, MON1, REPO
+from conftest import CA_FILE, MON1, REPO, write_grafana_ini
 
 sys.path.insert(0, str(REPO / "tests"))
 
@@ -30,27 +30,10 @@ def grafana(tmp_path_factory, sandbox, converged):
     """Start the double over HTTPS and create the users the content names."""
     home = tmp_path_factory.mktemp("grafana")
     keys = CA_FILE.parent / "hosts"
-    (home / "grafana.ini").write_text(
-        "\n".join(
-            [
-                "[server]",
-                "protocol = https",
-                "http_addr = 127.0.0.1",
-                "http_port = 0",
-                f"cert_file = {keys / (MON1 + '.crt')}",
-                f"cert_key = {keys / (MON1 + '.key')}",
-                "[security]",
-                "admin_user = admin",
-                f"admin_password = {ADMIN_PASSWORD}",
-                "[paths]",
-                f"data = {home / 'data'}",
-                f"logs = {home / 'log'}",
-                f"provisioning = {home / 'provisioning'}",
-                "",
-            ]
-        )
+    ini = write_grafana_ini(
+        home, keys / (MON1 + ".crt"), keys / (MON1 + ".key"), ADMIN_PASSWORD
     )
-    double = GrafanaDouble(load_settings(home / "grafana.ini", home)).start()
+    double = GrafanaDouble(load_settings(ini, home)).start()
     for login in ("dev1", "dev2"):
         response = requests.post(
             f"{double.url}/api/admin/users",

@@ -13,7 +13,7 @@ ROTATION_TASKS = {
     "Write the web config (TLS and basic auth)",
     "Write the scrape passwords",
     "Write the Prometheus data source provisioning file",
-    "Reload grafana datasources",
+    "Reload the data source provisioning files",
 }
 NEW_PASSWORDS = {
     "prometheus_web_password": "rotated-prometheus-9f2c",

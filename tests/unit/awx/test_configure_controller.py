@@ -96,6 +96,7 @@ def test_production_changes_only_through_gate(play):
         "site.yml",
         "playbooks/01_deploy_prometheus.yml",
         "playbooks/02_deploy_grafana.yml",
+        "playbooks/02_grafana_teams.yml",
         "playbooks/03_deploy_node_exporter.yml",
     }
     assert "playbooks/10_deploy_production.yml" in production

@@ -148,3 +148,43 @@ def test_team_absent(run_module, admin_api, unique):
     assert second["changed"] is False
     found = admin_api.ok("GET", f"/api/teams/search?name=Team%20{unique}")
     assert found["teams"] == []
+
+
+def test_team_unknown_user_warned(run_module, admin_api, users, unique):
+    ann, bob, _ = users
+    args = {
+        "name": f"Team {unique}",
+        "admins": [ann],
+        "members": [bob, "ghost@example.test"],
+        "unknown_users": "warn",
+    }
+
+    first = assert_ok(run_module("grafana_team", args))
+    second = assert_ok(run_module("grafana_team", args))
+
+    assert first["changed"] is True
+    assert first["unknown_users"] == ["ghost@example.test"]
+    assert len(first["warnings"]) == 1
+    assert "'ghost@example.test'" in str(first["warnings"][0])
+    assert second["changed"] is False
+    assert second["unknown_users"] == ["ghost@example.test"]
+    assert len(second["warnings"]) == 1
+    assert membership(admin_api, f"Team {unique}") == {ann: 4, bob: 0}
+
+
+def test_team_unknown_user_added_later(run_module, admin_api, make_user, users, unique):
+    late = f"{unique}late"
+    args = {
+        "name": f"Team {unique}",
+        "members": [users[0], f"{late}@example.test"],
+        "unknown_users": "warn",
+    }
+    assert_ok(run_module("grafana_team", args))
+    make_user(late)
+
+    result = assert_ok(run_module("grafana_team", args))
+
+    assert result["changed"] is True
+    assert result["unknown_users"] == []
+    assert "warnings" not in result
+    assert membership(admin_api, f"Team {unique}") == {users[0]: 0, late: 0}
