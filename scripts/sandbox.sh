@@ -17,6 +17,13 @@
 # container and network names, so that several clones can each run a
 # sandbox; VIGIL_SANDBOX_SUBNET (default 172.30.213.0/24, required with
 # another name); VIGIL_MIRROR_PORT (default 18080).
+#
+# VIGIL_SANDBOX_SET=production selects a second, separate set of hosts that
+# the tests deploy to as production: NAME-prod-mon1, NAME-prod-app1 and
+# NAME-prod-app2 on the network NAME-production (VIGIL_PRODUCTION_SUBNET,
+# default 172.30.219.0/24, required with another name), with the inventory
+# inventories/sandbox-production. It reuses the base images, the release
+# archives and the mirror port, so run one set's playbooks at a time.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,6 +42,24 @@ state=$repo/.cache/sandbox
 mon1=$name-mon1
 app1=$name-app1
 app2=$name-app2
+case ${VIGIL_SANDBOX_SET:-main} in
+  main) ;;
+  production)
+    if [[ $name != vigil && -z ${VIGIL_PRODUCTION_SUBNET:-} ]]; then
+      echo "sandbox: VIGIL_SANDBOX_NAME is '$name': also set VIGIL_PRODUCTION_SUBNET to a free /24, such as 172.30.221.0/24" >&2
+      exit 2
+    fi
+    network=$name-production
+    subnet=${VIGIL_PRODUCTION_SUBNET:-172.30.219.0/24}
+    prefix=${subnet%.*/*}
+    inventory=$repo/inventories/sandbox-production
+    state=$repo/.cache/sandbox-production
+    mon1=$name-prod-mon1
+    app1=$name-prod-app1
+    app2=$name-prod-app2
+    ;;
+  *) echo "sandbox: VIGIL_SANDBOX_SET must be main or production, not '$VIGIL_SANDBOX_SET'" >&2; exit 2 ;;
+esac
 hosts=("$mon1" "$app1" "$app2")
 declare -A address=([$mon1]=$prefix.10 [$app1]=$prefix.11 [$app2]=$prefix.12)
 

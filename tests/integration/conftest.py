@@ -66,13 +66,20 @@ class PlaybookRun:
 
 
 def run_playbook(
-    playbook: str = "site.yml", *args: str, extra_vars: dict | None = None
+    playbook: str = "site.yml",
+    *args: str,
+    extra_vars: dict | None = None,
+    env: dict | None = None,
 ) -> PlaybookRun:
-    """Run a playbook on the sandbox through scripts/sandbox.sh."""
+    """Run a playbook on the sandbox through scripts/sandbox.sh.
+
+    ``env`` adds environment variables, such as VIGIL_SANDBOX_SET=production
+    for the second set of hosts.
+    """
     command = [str(SANDBOX), "playbook", playbook, *args]
     if extra_vars:
         command += ["--extra-vars", json.dumps(extra_vars)]
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", **(env or {}))
     done = subprocess.run(
         command,
         check=False,
