@@ -83,22 +83,16 @@ tar --owner=0 --group=0 --numeric-owner --mtime=@0 --sort=name \
   -C "$work" -cf - "$top" | gzip -n >"$work/$name"
 mv "$work/$name" "$mirror/$name"
 
-# Replace this archive's line and keep every other entry.
-checksum=$(sha256sum "$mirror/$name" | cut -d' ' -f1)
-sums=$mirror/sha256sums.txt
-touch "$sums"
-{
-  grep -v "  $name\$" "$sums" || true
-  echo "$checksum  $name"
-} >"$sums.new"
-mv "$sums.new" "$sums"
+# Replace the lines that match a pattern with one line, and keep the others.
+replace_line() {
+  local file=$1 pattern=$2 line=$3
+  touch "$file"
+  { grep -v -- "$pattern" "$file" || true; echo "$line"; } >"$file.new"
+  mv "$file.new" "$file"
+}
 
-versions=$mirror/versions.env
-touch "$versions"
-{
-  grep -v '^GRAFANA_VERSION=' "$versions" || true
-  echo "GRAFANA_VERSION=$version"
-} >"$versions.new"
-mv "$versions.new" "$versions"
+checksum=$(sha256sum "$mirror/$name" | cut -d' ' -f1)
+replace_line "$mirror/sha256sums.txt" "  $name\$" "$checksum  $name"
+replace_line "$mirror/versions.env" '^GRAFANA_VERSION=' "GRAFANA_VERSION=$version"
 
 echo "$mirror/$name ($checksum)"
