@@ -9,10 +9,10 @@ service with ``name``, ``title``, ``tier``, ``team``, ``instances`` (either
 (``unit`` and ``exporter_port``).
 
 Recording rules read the HTTP server duration histogram that the
-OpenTelemetry SDK's Prometheus exporter serves under two names: the stable
+OpenTelemetry SDK's Prometheus exporter serves under two names. The stable
 ``http.server.request.duration`` in seconds becomes
 ``http_server_request_duration_seconds_*`` (labels ``http_route`` and
-``http_response_status_code``); the older ``http.server.duration`` in
+``http_response_status_code``). The older ``http.server.duration`` in
 milliseconds becomes ``http_server_duration_milliseconds_*`` (labels
 ``http_route`` and ``http_status_code``). Every rule takes the stable series
 where they exist and falls back to the older ones, converted to seconds.

@@ -1,7 +1,7 @@
 """Grafana in the sandbox: TLS, refusals, the data source, the admin password.
 
-The sandbox's Grafana is the HTTP API double, installed by the grafana role's
-archive method where Grafana's server would run; its data source health
+The sandbox's Grafana is the HTTP API double, which the grafana role's archive
+method installs where Grafana's server would run. Its data source health
 check queries the sandbox's real Prometheus.
 """
 

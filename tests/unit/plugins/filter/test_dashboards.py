@@ -60,7 +60,7 @@ def test_vm_dashboard_matches_schema():
 def test_service_dashboard_panels():
     model = dashboards.service_dashboard(SERVICES[0], "prom")
     titles = [panel["title"] for panel in model["panels"]]
-    for wanted in (
+    for expected in (
         "P95 response time per endpoint",
         "P99 response time per endpoint",
         "Request rate per endpoint",
@@ -68,7 +68,7 @@ def test_service_dashboard_panels():
         "P95 response time per instance",
         "P99 response time per instance",
     ):
-        assert wanted in titles
+        assert expected in titles
 
 
 def test_service_dashboard_reads_own_rules():
