@@ -15,6 +15,11 @@ DEFAULT_INTERVAL_SECONDS = 60
 BASE_INTERVAL_SECONDS = 10
 MAX_TITLE_LENGTH = 190
 EXPRESSION_DATASOURCE_UIDS = ("__expr__", "-100")
+NO_DATA_STATES = ("Alerting", "NoData", "OK", "KeepLast")
+EXEC_ERR_STATES = ("OK", "Alerting", "Error", "KeepLast")
+"""States of Grafana's rule model; the OpenAPI description omits ``KeepLast``."""
+MODEL_DEFAULTS = {"intervalMs": 1000, "maxDataPoints": 43200}
+"""Fields Grafana adds to each query model that lacks them when it saves a rule."""
 _DURATION_PART = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
 _UNITS = {"y": 31536000, "w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 
@@ -70,13 +75,17 @@ def _validate_rule(ctx: Context, body: dict[str, Any]) -> None:
         raise ApiError(400, f"invalid alert rule: folder {folder_uid!r} does not exist")
 
     _validate_queries(ctx, body)
-    if body.get("noDataState") not in ("Alerting", "NoData", "OK"):
+    if body.get("noDataState") not in NO_DATA_STATES:
         raise ApiError(
-            400, "invalid alert rule: noDataState must be Alerting, NoData or OK"
+            400,
+            "invalid alert rule: noDataState must be one of "
+            + ", ".join(NO_DATA_STATES),
         )
-    if body.get("execErrState") not in ("OK", "Alerting", "Error"):
+    if body.get("execErrState") not in EXEC_ERR_STATES:
         raise ApiError(
-            400, "invalid alert rule: execErrState must be OK, Alerting or Error"
+            400,
+            "invalid alert rule: execErrState must be one of "
+            + ", ".join(EXEC_ERR_STATES),
         )
     parse_duration(body.get("for", "0s"))
 
@@ -121,7 +130,7 @@ def _rule_from_body(
         ruleGroup=body["ruleGroup"],
         title=str(body["title"]).strip(),
         condition=body["condition"],
-        data=body["data"],
+        data=_saved_queries(body["data"]),
         noDataState=body["noDataState"],
         execErrState=body["execErrState"],
         annotations=body.get("annotations") or {},
@@ -141,6 +150,44 @@ def _rule_from_body(
         else:
             rule.pop(key, None)
     return rule
+
+
+def _saved_queries(data: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return the queries with the model fields Grafana adds on save."""
+    saved = copy.deepcopy(data)
+    for query in saved:
+        model = query.setdefault("model", {})
+        if isinstance(model, dict):
+            for key, value in MODEL_DEFAULTS.items():
+                if not model.get(key):
+                    model[key] = value
+    return saved
+
+
+def can_update_provenance(stored: str, requested: str) -> bool:
+    """Apply Grafana's provenance rule for replacing or deleting a rule group.
+
+    The same provenance, a stored provenance of none, or a reset to none from
+    ``api`` or ``converted_prometheus`` is allowed; anything else, such as a
+    write to a rule provisioned from a file, is rejected.
+    """
+    if stored in (requested, ""):
+        return True
+    return requested == "" and stored in ("api", "converted_prometheus")
+
+
+def _check_group_provenance(
+    ctx: Context, rules: list[dict[str, Any]], operation: str
+) -> None:
+    requested = provenance(ctx)
+    for rule in rules:
+        stored = rule.get("provenance") or ""
+        if not can_update_provenance(stored, requested):
+            raise ApiError(
+                409,
+                f"cannot {operation} with provided provenance '{requested}', "
+                f"needs '{stored}'",
+            )
 
 
 def rule_dto(rule: dict[str, Any]) -> dict[str, Any]:
@@ -300,6 +347,10 @@ def put_group(ctx: Context) -> Response:
     for rule in new_rules:
         _check_title_unique(ctx, rule, {item["uid"] for item in old})
     moved = [item for item in ctx.store.items("alert_rules") if item["uid"] in uids]
+    _check_group_provenance(
+        ctx, [item for item in old if item["uid"] not in uids], "delete"
+    )
+    _check_group_provenance(ctx, moved, "update")
     for rule in old + moved:
         ctx.store.remove("alert_rules", rule)
     ctx.store.items("alert_rules").extend(new_rules)
@@ -311,6 +362,7 @@ def delete_group(ctx: Context) -> Response:
     rules = _group_rules(ctx)
     if not rules:
         raise ApiError(404, "rule group not found")
+    _check_group_provenance(ctx, rules, "delete")
     for rule in rules:
         ctx.store.remove("alert_rules", rule)
     return Response(204)

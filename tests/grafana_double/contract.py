@@ -127,7 +127,10 @@ KNOWN_SPEC_GAPS: dict[tuple[str, str, int], str] = {
         409,
     ): "Grafana returns 409 for a duplicate title",
     ("PUT", "/api/v1/provisioning/folder/{FolderUID}/rule-groups/{Group}", 409): (
-        "Grafana returns 409 for a duplicate title"
+        "Grafana returns 409 for a duplicate title or a provenance it may not change"
+    ),
+    ("DELETE", "/api/v1/provisioning/folder/{FolderUID}/rule-groups/{Group}", 409): (
+        "Grafana returns 409 for a rule whose provenance it may not change"
     ),
     ("PUT", "/api/v1/provisioning/contact-points/{UID}", 404): (
         "Grafana returns 404 for an unknown contact point"
