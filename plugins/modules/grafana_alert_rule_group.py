@@ -193,7 +193,7 @@ options:
     description:
       - Send C(X-Disable-Provenance) with every write, so that the rules stay
         editable in Grafana's UI. Without it, Grafana marks the rules as
-        provisioned through the API, and the UI refuses to edit them.
+        provisioned through the API, and the UI does not let users edit them.
       - A change of this option changes the rules' provenance, which
         counts as a change.
     type: bool
@@ -249,7 +249,7 @@ EXAMPLES = r"""
           team: infrastructure
           severity: page
         annotations:
-          summary: "Less than 10% memory available on {{ '{{' }} $labels.instance {{ '}}' }}"
+          summary: "{{ '{{' }} $labels.instance {{ '}}' }} has less than 10% memory"
   delegate_to: localhost
 
 - name: Delete a rule group and its rules
@@ -322,7 +322,16 @@ diff:
 from typing import Any, Dict, List, Optional
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.vigil.monitoring.plugins.module_utils.grafana_alert_rules import (
+from ansible_collections.vigil.monitoring.plugins.module_utils.grafana_api import (
+    GrafanaAPIError,
+    GrafanaClient,
+    grafana_module_kwargs,
+    path_segment,
+)
+from ansible_collections.vigil.monitoring.plugins.module_utils.grafana_diff import (
+    make_diff,
+)
+from ansible_collections.vigil.monitoring.plugins.module_utils.grafana_rules import (
     BASE_INTERVAL_SECONDS,
     MAX_TITLE_LENGTH,
     PROVENANCE_API,
@@ -337,15 +346,6 @@ from ansible_collections.vigil.monitoring.plugins.module_utils.grafana_alert_rul
     parse_duration,
     rule_body,
     stored_rule_view,
-)
-from ansible_collections.vigil.monitoring.plugins.module_utils.grafana_api import (
-    GrafanaAPIError,
-    GrafanaClient,
-    grafana_module_kwargs,
-    path_segment,
-)
-from ansible_collections.vigil.monitoring.plugins.module_utils.grafana_diff import (
-    make_diff,
 )
 
 QUERY_OPTIONS: Dict[str, Any] = {
@@ -394,7 +394,6 @@ MODULE_OPTIONS: Dict[str, Any] = {
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
 }
 REQUIRED_IF = [["state", "present", ["rules"]]]
-PROVENANCE_HINT_WORDS = ("provenance",)
 
 
 class DesiredGroup:
@@ -433,7 +432,7 @@ class DesiredGroup:
     def _rules(items: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
         if not items:
             raise GrafanaAPIError(
-                "rules is empty. A rule group needs at least one rule; use"
+                "rules is empty, but a rule group needs at least one rule. Use"
                 " state=absent to delete the group."
             )
         rules = [normalise_rule(item, index) for index, item in enumerate(items)]
@@ -570,13 +569,13 @@ class RuleGroupRun:
                 )
 
     def _provenance_message(self, title: Any, stored: str, operation: str) -> str:
-        wanted = self.desired.provenance or "none"
+        requested = self.desired.provenance or "none"
         text = (
             f"Cannot {operation} rule group {self.desired.name!r} in folder"
             f" {self.desired.folder_uid!r}: rule {title!r} has provenance"
             f" {stored or 'none'!r}, and with disable_provenance="
             f"{str(self.params['disable_provenance']).lower()} the write has"
-            f" provenance {wanted!r}, which Grafana rejects."
+            f" provenance {requested!r}, which Grafana rejects."
         )
         if can_change_provenance(stored, PROVENANCE_NONE):
             return text + " Set disable_provenance: true to take the rules over."
@@ -601,8 +600,8 @@ class RuleGroupRun:
         }
 
     def _org_id(self, stored_rules: List[Dict[str, Any]]) -> int:
-        # Grafana files the rules in the organization of the request and only
-        # requires orgID to be present in the body.
+        # Grafana stores the rules in the organization of the request. The API
+        # description lists orgID as required, so the body has the best known one.
         if self.params.get("org_id") is not None:
             return int(self.params["org_id"])
         for rule in stored_rules:
@@ -617,9 +616,9 @@ class RuleGroupRun:
         try:
             self.client.request(method, self.path, body=body, headers=headers)
         except GrafanaAPIError as error:
-            if error.status is not None and any(
-                word in error.grafana_message.lower() for word in PROVENANCE_HINT_WORDS
-            ):
+            # Reached when the rules changed after the read, or when a Grafana
+            # version applies a stricter rule than can_change_provenance.
+            if error.status is not None and "provenance" in error.grafana_message:
                 setting = str(self.params["disable_provenance"]).lower()
                 raise GrafanaAPIError(
                     f"{error} Grafana rejected the provenance of the write, made"

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Tests for grafana_alert_rule_group, run as a subprocess against the Grafana double."""
+"""Tests for grafana_alert_rule_group, run as a subprocess against the double."""
 
 from __future__ import annotations
 
@@ -12,6 +12,12 @@ import re
 from typing import Any
 
 import pytest
+from ansible_collections.vigil.monitoring.plugins.module_utils.grafana_api import (
+    GrafanaAPIError,
+)
+from ansible_collections.vigil.monitoring.plugins.modules import (
+    grafana_alert_rule_group,
+)
 
 MODULE = "grafana_alert_rule_group"
 PROMETHEUS_UID = "prometheus"
@@ -44,7 +50,7 @@ def writes_since(grafana, start: int) -> list[str]:
 
 
 def memory_rule(**overrides: Any) -> dict[str, Any]:
-    """Return a Prometheus-style alert: A is the alert expression, B fires per series."""
+    """Return a Prometheus-style alert: A is the alert expression, B is 1 per series."""
     rule = {
         "title": "HostMemoryLow",
         "condition": "B",
@@ -132,7 +138,10 @@ def test_rule_group_created(run_module, admin_api, grafana, group_args):
     assert result["created"] is True
     assert result["interval"] == 60
     assert result["removed_rules"] == []
-    assert [rule["title"] for rule in result["rules"]] == ["HostMemoryLow", "HostCpuBusy"]
+    assert [rule["title"] for rule in result["rules"]] == [
+        "HostMemoryLow",
+        "HostCpuBusy",
+    ]
     assert writes_since(grafana, start) == [
         f"PUT {group_path(group_args['folder_uid'], group_args['name'])}"
     ]
@@ -414,3 +423,46 @@ def test_rule_group_unknown_state(run_module, grafana, option, value):
     assert option in message
     assert value in message
     assert exchanges_since(grafana, start) == []
+
+
+class ProvenanceRejectingClient:
+    """Client that finds the folder and no group, and fails every write."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        self.headers: list[dict[str, str]] = []
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return {"uid": "alerts"} if path.startswith("/api/folders/") else None
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        self.headers.append(kwargs.get("headers") or {})
+        raise GrafanaAPIError(
+            f"{method} {path} failed with HTTP 409: {self.message}",
+            method,
+            path,
+            409,
+            self.message,
+        )
+
+
+def test_rule_group_rejected_provenance_write():
+    client = ProvenanceRejectingClient(
+        "cannot update with provided provenance '', needs 'file'"
+    )
+    params = {
+        "folder_uid": "alerts",
+        "name": "g",
+        "interval": "1m",
+        "rules": [memory_rule()],
+        "disable_provenance": True,
+        "state": "present",
+    }
+
+    with pytest.raises(GrafanaAPIError) as raised:
+        grafana_alert_rule_group.run(params, client=client)
+
+    assert "needs 'file'" in str(raised.value)
+    assert "disable_provenance=true" in str(raised.value)
+    assert raised.value.status == 409
+    assert client.headers == [{"X-Disable-Provenance": "true"}]

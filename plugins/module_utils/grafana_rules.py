@@ -136,9 +136,10 @@ def _string_map(value: Any, option: str) -> Dict[str, str]:
             raise GrafanaAPIError(
                 f"{option}.{key} must be a string, not {type(item).__name__}."
             )
+        text = str(item)
         if isinstance(item, bool):
-            item = "true" if item else "false"
-        result[str(key)] = str(item)
+            text = "true" if item else "false"
+        result[str(key)] = text
     return result
 
 
