@@ -211,6 +211,12 @@ notes:
   - Rule titles are unique in a folder, so a rule of the same title in
     another group of the folder makes Grafana reject the group.
   - A rule whose uid is in another group moves into this group.
+  - A rule without O(rules[].uid) whose title changes gets a new uid, so
+    Grafana deletes the old rule with its state and creates a new one. Set
+    O(rules[].uid) to keep a rule across title changes.
+  - Rule fields that the module does not manage, such as
+    C(notification_settings), are not compared. Grafana clears them when the
+    module replaces the group because another field changed.
 seealso:
   - module: vigil.monitoring.grafana_folder
   - name: Grafana alerting provisioning HTTP API
