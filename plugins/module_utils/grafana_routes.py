@@ -9,7 +9,7 @@ Grafana returns a route's label matchers in up to four fields
 timings as Prometheus durations in their shortest form. The helpers here
 reduce a route to one comparable form, so that equal trees compare equal
 however Grafana or a user wrote them, and they check routes given to a
-module before any request, naming the option that holds a wrong value.
+module before any request, naming the option that contains an invalid value.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ _DURATION_UNITS_MS = (
     ("ms", 1),
 )
 _DURATION = re.compile(
-    r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$"
+    r"(?:([0-9]+)y)?(?:([0-9]+)w)?(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?"
+    r"(?:([0-9]+)s)?(?:([0-9]+)ms)?"
 )
 _MATCHER_TEXT = re.compile(
     r'^\s*("(?:[^"\\]|\\.)*"|[^\s=!~"]+)\s*(=~|!~|!=|=)\s*(.*?)\s*$', re.DOTALL
@@ -69,17 +70,18 @@ def parse_duration(text: str) -> Optional[int]:
 
     Returns ``None`` for text that is not a duration. Units must appear from
     the largest (``y``) to the smallest (``ms``), each at most once, and
-    ``0`` is the only value without a unit, as in Prometheus' parser.
+    ``0`` is the only value without a unit, as in ``model.ParseDuration``
+    of prometheus/common. Negative durations are invalid here.
     """
     if text == "0":
         return 0
-    found = _DURATION.match(text)
+    found = _DURATION.fullmatch(text)
     if not text or found is None:
         return None
     total = 0
-    for (_, unit_ms), amount in zip(_DURATION_UNITS_MS, found.groups()):
+    for unit, amount in zip(_DURATION_UNITS_MS, found.groups()):
         if amount is not None:
-            total += int(amount) * unit_ms
+            total += int(amount) * unit[1]
     return total
 
 
@@ -155,7 +157,7 @@ def _scalar_text(value: Any) -> str:
 
 
 def owns(route: Dict[str, Any], match: Dict[str, str]) -> bool:
-    """Whether a route has an equality matcher for every label of ``match``."""
+    """Return whether a route has an equality matcher for every label of ``match``."""
     try:
         matchers = set(route_matchers(route))
     except ValueError:

@@ -58,8 +58,9 @@ options:
   match:
     description:
       - Labels and values that select the top-level routes this task owns,
-        such as C({team: development}). A route is owned when its matchers
-        contain an equality matcher (C(=)) for every label and value.
+        for example the label C(team) with the value V(development). A route
+        is owned when its matchers contain an equality matcher (C(=)) for
+        every label and value.
       - Every route in O(routes) must carry these matchers, because a route
         without them would not be owned on the next run.
       - Required with O(mode=merge). Not used with O(mode=tree).

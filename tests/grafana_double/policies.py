@@ -30,7 +30,8 @@ UNITS_MS = (
     ("ms", 1),
 )
 DURATION = re.compile(
-    r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$"
+    r"(?:([0-9]+)y)?(?:([0-9]+)w)?(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?"
+    r"(?:([0-9]+)s)?(?:([0-9]+)ms)?"
 )
 
 
@@ -38,7 +39,7 @@ def duration_ms(text: Any) -> int:
     """Parse a Prometheus duration into milliseconds, raising 400 when invalid."""
     if text == "0":
         return 0
-    found = DURATION.match(text) if isinstance(text, str) and text else None
+    found = DURATION.fullmatch(text) if isinstance(text, str) and text else None
     if found is None:
         raise ApiError(
             400,

@@ -455,7 +455,7 @@ def test_duration_parse_and_format(text, milliseconds, short):
     assert format_duration(milliseconds) == short
 
 
-@pytest.mark.parametrize("text", ["", "5", "1m1h", "1.5h", "5 m", "-1s", "1hh"])
+@pytest.mark.parametrize("text", ["", "5", "1m1h", "1.5h", "5 m", "-1s", "1hh", "5m\n"])
 def test_duration_invalid(text):
     assert parse_duration(text) is None
 
