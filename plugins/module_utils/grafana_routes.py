@@ -280,11 +280,9 @@ class RouteChecker:
             raise _invalid(path, route, "It must be a dictionary of route fields")
         unknown = sorted(set(route) - ROUTE_KEYS - set(SERVER_KEYS))
         if unknown:
-            raise _invalid(
-                f"{path}.{unknown[0]}",
-                route[unknown[0]],
-                "It is not a route field. Route fields are "
-                + ", ".join(sorted(ROUTE_KEYS)),
+            raise GrafanaAPIError(
+                f"Option {path}.{unknown[0]} is not a route field. Route fields"
+                f" are {', '.join(sorted(ROUTE_KEYS))}."
             )
         result: Dict[str, Any] = {}
         self._receiver(route, path, root, result)

@@ -116,6 +116,11 @@ notes:
     the same unknown names as a real run.
   - Grafana rejects changes through the API to a tree provisioned from
     files (provenance C(file)).
+  - "Each run reads the whole tree and writes all of it back, and the API
+    has no version check for the tree. Two runs that change the tree at the
+    same time can undo each other's change, for example one task delegated
+    to localhost for several hosts. Use C(run_once: true) and run the tasks
+    for different O(match) values one after another."
   - Only C(provenance) is dropped from the routes that the module keeps
     unchanged. Every other field of those routes is sent back as Grafana
     returned it.
@@ -251,6 +256,7 @@ from ansible_collections.vigil.monitoring.plugins.module_utils.grafana_routes im
     describe_route,
     owns,
     removed_routes,
+    route_matchers,
     without_server_fields,
 )
 
@@ -302,7 +308,7 @@ def check_options(params: Dict[str, Any]) -> Dict[str, Any]:
             "Option match is required with mode=merge and must name at least"
             " one label, such as {team: development}."
         )
-    match = {str(name): _label_value(value) for name, value in match.items()}
+    match = {str(name): _label_value(name, value) for name, value in match.items()}
     routes: List[Dict[str, Any]] = []
     if state == "present":
         if params.get("routes") is None:
@@ -313,29 +319,37 @@ def check_options(params: Dict[str, Any]) -> Dict[str, Any]:
         for index, route in enumerate(params["routes"]):
             path = f"routes[{index}]"
             checked = checker.route(route, path)
-            if not owns(checked, match):
+            missing = missing_matchers(checked, match)
+            if missing:
                 raise GrafanaAPIError(
-                    f"Option {path} lacks an equality matcher for every label of"
-                    f" option match ({_describe_match(match)}), so the next run"
-                    " would not recognise the route as owned and would add it"
-                    f" again. Add {_matcher_hint(match)} to its object_matchers."
+                    f"Option {path} lacks the matchers {missing} of option match,"
+                    " so the next run would not find the route as owned by this"
+                    " task and would add it again. Add them to its"
+                    " object_matchers."
                 )
             routes.append(checked)
     return {"match": match, "routes": routes, "checker": checker}
 
 
-def _label_value(value: Any) -> str:
+def _label_value(name: str, value: Any) -> str:
+    if value is None or isinstance(value, (dict, list)):
+        raise GrafanaAPIError(
+            f"Option match.{name} has the invalid value {value!r}. Give the label"
+            " value as a string."
+        )
     if isinstance(value, bool):
         return str(value).lower()
     return str(value)
 
 
-def _describe_match(match: Dict[str, str]) -> str:
-    return ", ".join(f"{name}={value}" for name, value in match.items())
-
-
-def _matcher_hint(match: Dict[str, str]) -> str:
-    return ", ".join(f'["{name}", "=", "{value}"]' for name, value in match.items())
+def missing_matchers(route: Dict[str, Any], match: Dict[str, str]) -> str:
+    """Return the matchers of ``match`` that ``route`` lacks, as JSON-style text."""
+    present = set(route_matchers(route))
+    return ", ".join(
+        f'["{name}", "=", "{value}"]'
+        for name, value in match.items()
+        if (name, "=", value) not in present
+    )
 
 
 def merged_tree(

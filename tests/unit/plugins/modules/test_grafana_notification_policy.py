@@ -359,7 +359,7 @@ def test_policy_route_without_match_fails(run_module, grafana):
 
     assert result["failed"] is True
     assert "routes[1]" in result["msg"]
-    assert "team=development" in result["msg"]
+    assert '["team", "=", "development"]' in result["msg"]
     assert len(grafana.records) == start
 
 
@@ -367,6 +367,7 @@ def test_policy_route_without_match_fails(run_module, grafana):
     ("args", "option"),
     [
         ({"routes": []}, "match"),
+        ({"match": {"team": None}, "routes": []}, "match.team"),
         ({"match": {"team": "development"}}, "routes"),
         ({"mode": "tree"}, "tree"),
         ({"mode": "tree", "tree": {"group_by": ["alertname"]}}, "tree.receiver"),
