@@ -18,6 +18,7 @@ from ansible_collections.vigil.monitoring.plugins.module_utils.grafana_routes im
     comparable,
     format_duration,
     parse_duration,
+    removed_routes,
     route_matchers,
 )
 
@@ -261,6 +262,7 @@ def test_policy_tree_removal_listed(run_module, admin_api, grafana, shared_tree)
         ]
         assert "routes[0]" in run["diff"]["prepared"]
         assert INFRA in run["diff"]["prepared"]
+    assert checked["policy"] == applied["policy"]
     assert again["changed"] is False
     assert again["removed_routes"] == []
     assert writes_since(grafana, start) == []
@@ -499,3 +501,38 @@ def test_comparable_ignores_forms():
 
     assert comparable(grafana_form) == comparable(option_form)
     assert comparable(grafana_form) != comparable({**option_form, "continue": True})
+
+
+def test_removed_routes_nested_paths():
+    before = {
+        "receiver": DEFAULT_RECEIVER,
+        "routes": [
+            {
+                "receiver": DEV,
+                "object_matchers": [["team", "=", "development"]],
+                "routes": [
+                    {"receiver": DEV, "object_matchers": [["severity", "=", "page"]]},
+                    {"receiver": LEGACY, "match": {"severity": "ticket"}},
+                ],
+            },
+            {"receiver": LEGACY, "object_matchers": [["team", "=", "legacy"]]},
+        ],
+    }
+    after = {
+        "receiver": DEFAULT_RECEIVER,
+        "routes": [
+            {
+                "receiver": INFRA,
+                "matchers": ['team="development"'],
+                "routes": [
+                    {"receiver": DEV, "object_matchers": [["severity", "=", "page"]]}
+                ],
+            }
+        ],
+    }
+
+    removed = removed_routes(before, after)
+
+    assert [entry["path"] for entry in removed] == ["routes[0].routes[1]", "routes[1]"]
+    assert removed[0]["route"] == before["routes"][0]["routes"][1]
+    assert removed[1]["route"] == before["routes"][1]
