@@ -8,8 +8,9 @@ Grafana returns a route's label matchers in up to four fields
 (``object_matchers``, ``matchers``, ``match`` and ``match_re``) and its
 timings as Prometheus durations in their shortest form. The helpers here
 reduce a route to one comparable form, so that equal trees compare equal
-however Grafana or a user wrote them, and they check routes given to a
-module before any request, naming the option that contains an invalid value.
+however Grafana or a user wrote them. They also check the routes given to a
+module before any request, and name the option that contains an invalid
+value.
 """
 
 from __future__ import annotations
@@ -286,6 +287,7 @@ class RouteChecker:
             )
         result: Dict[str, Any] = {}
         self._receiver(route, path, root, result)
+
         matchers = self._matchers(route, path)
         if matchers and root:
             raise _invalid(
@@ -295,6 +297,7 @@ class RouteChecker:
             )
         if matchers:
             result["object_matchers"] = [list(matcher) for matcher in matchers]
+
         group_by = self._group_by(route.get("group_by"), f"{path}.group_by")
         if group_by:
             result["group_by"] = group_by
@@ -302,12 +305,14 @@ class RouteChecker:
             if route.get(key) is not None:
                 result[key] = self._duration(route[key], f"{path}.{key}")
         self._continue(route, path, result)
+
         for key in INTERVAL_KEYS:
             names = self._names(route.get(key), f"{path}.{key}")
             for name in names:
                 self.intervals.setdefault(name, f"{path}.{key}")
             if names:
                 result[key] = names
+
         children = route.get("routes")
         if children is not None and not isinstance(children, list):
             raise _invalid(f"{path}.routes", children, "It must be a list of routes")

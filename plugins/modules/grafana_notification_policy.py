@@ -357,18 +357,18 @@ def merged_tree(
 ) -> Dict[str, Any]:
     """Return ``current`` with its owned top-level routes replaced by ``routes``."""
     tree = without_server_fields(current)
-    kept: List[Dict[str, Any]] = []
+    new_routes: List[Dict[str, Any]] = []
     inserted = False
     for route in tree.get("routes") or []:
         if not owns(route, match):
-            kept.append(route)
+            new_routes.append(route)
         elif not inserted:
-            kept.extend(copy.deepcopy(routes))
+            new_routes.extend(copy.deepcopy(routes))
             inserted = True
     if not inserted:
-        kept.extend(copy.deepcopy(routes))
-    if kept or "routes" in tree:
-        tree["routes"] = kept
+        new_routes.extend(copy.deepcopy(routes))
+    if new_routes or "routes" in tree:
+        tree["routes"] = new_routes
     return tree
 
 
