@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from .auth import require_role
+from .policies import normalise_tree
 from .routing import ApiError, Context, Response, Router
 from .store import generate_uid
 
@@ -255,7 +256,7 @@ def put_policy(ctx: Context) -> Response:
             "invalid object specification: "
             f"time interval {unknown[0]!r} does not exist",
         )
-    route = copy.deepcopy(route)
+    route = normalise_tree(route)
     route["provenance"] = provenance(ctx)
     state["policy"] = route
     return Response(202, {"message": "policies updated"})
