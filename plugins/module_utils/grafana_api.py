@@ -178,16 +178,19 @@ class GrafanaClient:
         body: Any = None,
         query: Optional[Dict[str, Any]] = None,
         missing_ok: bool = False,
+        headers: Optional[Dict[str, str]] = None,
     ) -> Any:
         """Send one request and return its decoded JSON body.
 
         Retries HTTP 429, 502, 503, 504 and connection failures up to
         ``retries`` times. With ``missing_ok``, a 404 returns ``None``.
+        ``headers`` are added to this request only, for example
+        ``X-Disable-Provenance`` on alerting writes.
         """
         target = path
         if query:
             target += "?" + urlencode(query, doseq=True)
-        headers = {}
+        headers = dict(headers or {})
         data = None
         if body is not None:
             headers["Content-Type"] = "application/json"
