@@ -270,11 +270,10 @@ SECRET_SETTINGS: Dict[str, Tuple[str, ...]] = {
     "slack": ("url", "token"),
     "teams": ("url",),
 }
-"""Settings that Grafana stores encrypted and returns as ``[REDACTED]``.
+"""Settings of each type that Grafana stores encrypted and returns as ``[REDACTED]``.
 
-Grafana 12 marks the same keys secure for webhook, email and slack. Some
-Grafana versions store the teams ``url`` in the clear, and the module treats
-it as secret all the same.
+NOTE: some Grafana versions store the teams ``url`` in the clear and return
+it unredacted. The module treats it as secret with every version.
 """
 ALL_SECRET_KEYS = tuple(
     sorted({key for keys in SECRET_SETTINGS.values() for key in keys})

@@ -470,3 +470,5 @@ def test_secrets_hidden_at_vvv(grafana, tmp_path: Path, unique):
     for secret in (PASSWORD, SLACK_URL, TEAMS_URL):
         assert secret not in output
     assert len(stored(grafana, unique)) == 3
+    # -vvv prints the module arguments, with the secrets masked.
+    assert "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in output
