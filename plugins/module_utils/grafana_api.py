@@ -178,6 +178,7 @@ class GrafanaClient:
         body: Any = None,
         query: Optional[Dict[str, Any]] = None,
         missing_ok: bool = False,
+        *,
         headers: Optional[Dict[str, str]] = None,
     ) -> Any:
         """Send one request and return its decoded JSON body.

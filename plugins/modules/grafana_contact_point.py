@@ -117,7 +117,7 @@ options:
       - Grafana rejects a change to an integration that was written without
         this header (provenance C(api)) or provisioned from a file
         (provenance C(file)) when the request carries the header. The task
-        then fails before any change and names both ways out.
+        then fails before any change and names both fixes.
     type: bool
     default: false
   state:
@@ -388,8 +388,9 @@ def desired_integrations(
         raise GrafanaAPIError("name must not be empty.")
     if not items:
         raise GrafanaAPIError(
-            f"integrations is empty for contact point {name!r}: state=present needs"
-            " at least one integration. Use state=absent to delete the contact point."
+            f"integrations is empty for contact point {name!r}, but state=present"
+            " needs at least one integration. Use state=absent to delete the"
+            " contact point."
         )
     ordinals: Dict[str, int] = {}
     result = []
@@ -401,7 +402,7 @@ def desired_integrations(
         uid = item.get("uid") or derive_uid(name, kind, ordinal)
         if not UID_PATTERN.match(uid):
             raise GrafanaAPIError(
-                f"{where}.uid {uid!r} is invalid: Grafana takes at most 40 letters,"
+                f"{where}.uid {uid!r} is invalid: Grafana accepts at most 40 letters,"
                 " digits, '-' or '_'."
             )
         settings = _normalise_settings(kind, item.get("settings") or {}, where)
@@ -489,7 +490,7 @@ class ContactPointRun:
     # state=absent
 
     def absent(self) -> Dict[str, Any]:
-        _, stored = self._stored()
+        stored = self._stored()[1]
         if stored:
             self._require_unused_by_policies()
         for point in stored:
@@ -529,9 +530,9 @@ class ContactPointRun:
                 updates.append((body, current))
                 provenance = self.provenance
             after.append(self._planned_view(body, sent, provenance))
-        wanted = {item["uid"] for item in desired}
-        deletes = [point for point in stored if point["uid"] not in wanted]
-        self._require_provenance_allowed([current for _, current in updates])
+        expected_uids = {item["uid"] for item in desired}
+        deletes = [point for point in stored if point["uid"] not in expected_uids]
+        self._require_provenance_allowed([pair[1] for pair in updates])
 
         for body in creates:
             self._create(body)
@@ -588,9 +589,9 @@ class ContactPointRun:
         sent = []
         secrets_changed = False
         for key in secret_keys(kind):
-            wanted = _is_set(item["settings"], key)
+            requested = _is_set(item["settings"], key)
             stored = same_type and _is_set(stored_settings, key)
-            if wanted and (self.always or not stored):
+            if requested and (self.always or not stored):
                 settings[key] = item["settings"][key]
                 sent.append(key)
                 secrets_changed = True
@@ -703,7 +704,7 @@ def run(
     """Apply the module's parameters and return its result."""
     desired = None
     if params["state"] == "present":
-        # Validation first, so that bad input fails before any request.
+        # Validate first, so that bad input fails before any request is sent.
         desired = desired_integrations(params["name"], params["integrations"] or [])
     work = ContactPointRun(
         client or GrafanaClient(params), params, check_mode, diff_mode
