@@ -129,10 +129,11 @@ options:
     choices: [present, absent]
     default: present
 notes:
-  - The contact point is deleted last in a run, so it never loses all its
-    integrations while policies use it. With O(state=absent), the task fails
-    before any change when a notification policy route uses O(name) as its
-    receiver, because Grafana rejects the deletion of the last integration.
+  - Integrations are deleted after all creates and updates of a run, so the
+    contact point never loses all its integrations while policies use it.
+  - With O(state=absent), the task fails before any change when a
+    notification policy route uses O(name) as its receiver, because Grafana
+    rejects the deletion of the last integration.
   - Some Grafana versions store the C(url) of V(teams) unencrypted and return
     it in the clear. The module still treats it as secret, and sends back
     what Grafana returned when it keeps the stored value.
