@@ -185,7 +185,8 @@ class GrafanaClient:
 
         Retries HTTP 429, 502, 503, 504 and connection failures up to
         ``retries`` times. With ``missing_ok``, a 404 returns ``None``.
-        ``headers`` adds request headers, such as ``X-Disable-Provenance``.
+        ``headers`` are added to this request only, for example
+        ``X-Disable-Provenance`` on alerting writes.
         """
         target = path
         if query:

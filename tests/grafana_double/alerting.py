@@ -152,21 +152,33 @@ def create_contact_point(ctx: Context) -> Response:
 
 
 def update_contact_point(ctx: Context) -> Response:
-    """Update a contact point; a ``[REDACTED]`` or missing secret keeps its value."""
+    """Update a contact point.
+
+    A secret sent as ``[REDACTED]`` keeps its stored value, and a secret left
+    out is removed, as in Grafana. Grafana rejects the update with HTTP 500
+    when the stored provenance is not ``""`` and differs from the request's.
+    """
     state = config(ctx)
     body = ctx.json_object()
-    _validate_point(body)
     point = next(
         (item for item in state["contact_points"] if item["uid"] == ctx.params["UID"]),
         None,
     )
     if point is None:
         raise ApiError(404, "contact point not found")
-    settings = dict(body["settings"])
-    if body["type"] == point["type"]:
+    settings = dict(body.get("settings") or {})
+    if body.get("type") == point["type"]:
         for key in SECURE_SETTINGS.get(point["type"], ()):
-            if settings.get(key) in (None, REDACTED) and point["settings"].get(key):
-                settings[key] = point["settings"][key]
+            if settings.get(key) == REDACTED:
+                settings[key] = point["settings"].get(key)
+    _validate_point(dict(body, settings=settings))
+    stored_provenance = point.get("provenance") or ""
+    if stored_provenance not in ("", provenance(ctx)):
+        raise ApiError(
+            500,
+            f"cannot change provenance from '{stored_provenance}' "
+            f"to '{provenance(ctx)}'",
+        )
     old_name = point["name"]
     point.update(
         name=str(body["name"]),

@@ -75,6 +75,50 @@ def test_provenance_header(admin: Api) -> None:
     assert editable["provenance"] == ""
 
 
+def test_missing_secret_removed_on_update(admin: Api, double) -> None:
+    webhook = {
+        "name": "hook",
+        "type": "webhook",
+        "settings": {"url": "http://127.0.0.1:9/hook", "password": "hook-secret"},
+    }
+    created = expect(admin.post(f"{BASE}/contact-points", webhook), 202)
+    update = dict(webhook, settings={"url": "http://127.0.0.1:9/hook"})
+    expect(admin.put(f"{BASE}/contact-points/{created['uid']}", update), 202)
+    stored = double.store.alerting(1)["contact_points"][-1]["settings"]
+    assert created["settings"]["password"] == "[REDACTED]"
+    assert "password" not in stored
+
+
+def test_provenance_change_rejected(admin: Api) -> None:
+    created = expect(admin.post(f"{BASE}/contact-points", _slack("owned")), 202)
+    path = f"{BASE}/contact-points/{created['uid']}"
+    update = _slack("owned")
+    update["settings"]["url"] = "[REDACTED]"
+    rejected = expect(
+        admin.put(path, update, headers={"X-Disable-Provenance": "true"}), 500
+    )
+    expect(admin.put(path, update), 202)
+    assert rejected["message"] == "cannot change provenance from 'api' to ''"
+
+
+def test_none_provenance_may_change(admin: Api) -> None:
+    editable = expect(
+        admin.post(
+            f"{BASE}/contact-points",
+            _slack("editable"),
+            headers={"X-Disable-Provenance": "true"},
+        ),
+        202,
+    )
+    update = _slack("editable")
+    update["settings"]["url"] = "[REDACTED]"
+    expect(admin.put(f"{BASE}/contact-points/{editable['uid']}", update), 202)
+    listed = expect(
+        admin.get(f"{BASE}/contact-points", params={"name": "editable"}), 200
+    )
+    assert listed[0]["provenance"] == "api"
+
+
 def test_contact_point_validation(admin: Api) -> None:
     missing = {"name": "mail", "type": "email", "settings": {}}
     expect(admin.post(f"{BASE}/contact-points", missing), 400)

@@ -203,6 +203,17 @@ def test_auth_and_org_headers_sent(stub):
     assert "X-Grafana-Org-Id" not in bearer_headers
 
 
+def test_request_headers_only_on_that_request(stub):
+    server = stub((202, {}, {}), (200, [], {}))
+    client = client_for(server.url, [])
+
+    client.put("/api/x", {}, headers={"X-Disable-Provenance": "true"})
+    client.get("/api/x")
+
+    assert server.requests[0]["headers"]["X-Disable-Provenance"] == "true"
+    assert "X-Disable-Provenance" not in server.requests[1]["headers"]
+
+
 def test_search_pages_until_short_page(stub):
     full = [{"uid": f"d{i}"} for i in range(1000)]
     server = stub((200, full, {}), (200, [{"uid": "last"}], {}))
