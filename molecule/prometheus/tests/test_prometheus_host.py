@@ -15,6 +15,13 @@ def test_scrape_password_readable_only_by_service(host):
     assert secret.mode == 0o600
 
 
+def test_alertmanager_password_readable_only_by_service(host):
+    secret = host.file("/etc/prometheus/alertmanagers/0.password")
+    assert secret.user == "prometheus"
+    assert secret.mode == 0o600
+    assert secret.content_string == "molecule-alert-secret"
+
+
 def test_web_config_not_world_readable(host):
     web = host.file("/etc/prometheus/web.yml")
     assert web.mode == 0o640
