@@ -41,6 +41,14 @@ _LABEL_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
+def _is_positive_duration(value):
+    return (
+        isinstance(value, str)
+        and bool(_DURATION_RE.match(value))
+        and bool(re.search("[1-9]", value))
+    )
+
+
 def _url_problem(where, integration, schemes, secret):
     url = integration.get("url")
     if not isinstance(url, str) or url == "":
@@ -55,55 +63,70 @@ def _url_problem(where, integration, schemes, secret):
     return None
 
 
+def _webhook_problems(where, integration):
+    problems = [_url_problem(where, integration, ("https", "http"), False)]
+    has_user = bool(integration.get("username"))
+    has_password = bool(integration.get("password"))
+    if has_user != has_password:
+        problems.append(
+            f"{where} has {'a username' if has_user else 'a password'} only:"
+            " set both username and password, or neither"
+        )
+    return problems
+
+
+def _email_problems(where, integration):
+    to = integration.get("to")
+    if isinstance(to, str):
+        to = [to]
+    if not isinstance(to, list) or not to:
+        return [f"{where}.to is missing: list the recipient addresses"]
+    bad = [a for a in to if not isinstance(a, str) or not _EMAIL_RE.match(a)]
+    if bad:
+        return [f"{where}.to has invalid addresses {bad}: use name@domain"]
+    return []
+
+
+def _slack_problems(where, integration):
+    problems = [_url_problem(where, integration, ("https",), True)]
+    channel = integration.get("channel")
+    if channel is not None and not isinstance(channel, str):
+        problems.append(f"{where}.channel is {channel!r}: use a string")
+    return problems
+
+
+def _teams_problems(where, integration):
+    return [_url_problem(where, integration, ("https",), True)]
+
+
+_TYPE_CHECKS = {
+    "webhook": _webhook_problems,
+    "email": _email_problems,
+    "slack": _slack_problems,
+    "teams": _teams_problems,
+}
+
+
 def _integration_problems(where, integration, types):
     if not isinstance(integration, dict):
         return [f"{where} is {integration!r}: use a dict with a key type"]
     kind = integration.get("type")
     if kind not in INTEGRATION_TYPES:
-        return [
-            f"{where}.type is {kind!r}: use one of {', '.join(INTEGRATION_TYPES)}"
-        ]
+        return [f"{where}.type is {kind!r}: use one of {', '.join(INTEGRATION_TYPES)}"]
     if kind not in types:
         return [
             f"{where}.type is '{kind}', which the installed backend does not"
             f" support (supported: {', '.join(types)}): remove the integration"
             " or install a version that has it"
         ]
-    problems = []
-    if kind == "webhook":
-        problems.append(_url_problem(where, integration, ("https", "http"), False))
-        has_user = bool(integration.get("username"))
-        has_password = bool(integration.get("password"))
-        if has_user != has_password:
-            problems.append(
-                f"{where} has {'a username' if has_user else 'a password'} only:"
-                " set both username and password, or neither"
-            )
-    elif kind == "email":
-        to = integration.get("to")
-        if isinstance(to, str):
-            to = [to]
-        if not isinstance(to, list) or not to:
-            problems.append(f"{where}.to is missing: list the recipient addresses")
-        else:
-            bad = [a for a in to if not isinstance(a, str) or not _EMAIL_RE.match(a)]
-            if bad:
-                problems.append(
-                    f"{where}.to has invalid addresses {bad}: use name@domain"
-                )
-    elif kind == "slack":
-        problems.append(_url_problem(where, integration, ("https",), True))
-        channel = integration.get("channel")
-        if channel is not None and not isinstance(channel, str):
-            problems.append(f"{where}.channel is {channel!r}: use a string")
-    else:
-        problems.append(_url_problem(where, integration, ("https",), True))
-    return [p for p in problems if p]
+    return [p for p in _TYPE_CHECKS[kind](where, integration) if p]
 
 
 def _channel_problems(where, channel, types):
     if not isinstance(channel, dict):
-        return [f"{where} is {channel!r}: use a dict with contact_point and integrations"]
+        return [
+            f"{where} is {channel!r}: use a dict with contact_point and integrations"
+        ]
     problems = []
     contact_point = channel.get("contact_point")
     if not isinstance(contact_point, str) or contact_point.strip() == "":
@@ -118,15 +141,13 @@ def _channel_problems(where, channel, types):
         isinstance(label, str) and (label == "..." or _LABEL_NAME_RE.match(label))
         for label in group_by
     ):
-        problems.append(
-            f"{where}.group_by is {group_by!r}: use a list of label names"
-        )
-    for key in DEFAULT_TIMING:
-        value = channel.get(key, DEFAULT_TIMING[key])
-        if not isinstance(value, str) or not _DURATION_RE.match(value) or value == "0s":
+        problems.append(f"{where}.group_by is {group_by!r}: use a list of label names")
+    for key, default in DEFAULT_TIMING.items():
+        value = channel.get(key, default)
+        if not _is_positive_duration(value):
             problems.append(
                 f"{where}.{key} is {value!r}: use a duration above zero such as"
-                f" {DEFAULT_TIMING[key]} (units y, w, d, h, m, s, ms)"
+                f" {default} (units y, w, d, h, m, s, ms)"
             )
     integrations = channel.get("integrations")
     if not isinstance(integrations, list) or not integrations:
@@ -312,7 +333,8 @@ def alerting_channel_types(channels):
             for channel in channels.values()
             if isinstance(channel, dict)
             for integration in channel.get("integrations") or []
-            if isinstance(integration, dict) and isinstance(integration.get("type"), str)
+            if isinstance(integration, dict)
+            and isinstance(integration.get("type"), str)
         }
     )
 
