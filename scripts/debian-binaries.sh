@@ -4,8 +4,8 @@
 # `archive` install method (download, sha256 check, unpack) runs here without
 # GitHub. Alertmanager comes from both Debian 12 (bookworm, 0.25, without
 # msteams_configs) and Debian 13 (trixie, 0.28), so that tests can cover the
-# version that lacks Microsoft Teams; the trixie package is fetched through a
-# separate apt state below .cache/, which leaves the host's apt untouched.
+# version that lacks Microsoft Teams. apt fetches the trixie package with a
+# separate state below .cache/ and leaves the host's apt settings untouched.
 #
 # Output, below .cache/ in the repository:
 #   mirror/prometheus-V.linux-ARCH.tar.gz, mirror/node_exporter-V.linux-ARCH.tar.gz

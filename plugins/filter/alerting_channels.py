@@ -55,11 +55,11 @@ def _url_problem(where, integration, schemes, secret):
         return f"{where}.url is missing: set the {integration['type']} URL"
     scheme = url.split("://", 1)[0] if "://" in url else ""
     if scheme not in schemes:
-        shown = f"starts with '{scheme}://'" if scheme else "has no scheme"
+        described = f"starts with '{scheme}://'" if scheme else "has no scheme"
         if not secret:
-            shown = f"is '{url}'"
-        wanted = " or ".join(f"{s}://" for s in schemes)
-        return f"{where}.url {shown}: use a URL that starts with {wanted}"
+            described = f"is '{url}'"
+        expected = " or ".join(f"{s}://" for s in schemes)
+        return f"{where}.url {described}: use a URL that starts with {expected}"
     return None
 
 
