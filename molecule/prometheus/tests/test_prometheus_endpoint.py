@@ -103,4 +103,7 @@ def test_alertmanager_listed_over_https(base, ca_file, auth):
         return [entry["url"] for entry in active]
 
     urls = wait_for(active_urls)
-    assert urls == ["https://127.0.0.1:9093/api/v2/alerts"]
+    assert sorted(urls) == [
+        "https://172.30.214.10:9093/api/v2/alerts",
+        "https://172.30.214.11:9093/api/v2/alerts",
+    ]
