@@ -9,7 +9,7 @@
 #   scripts/sandbox.sh playbook FILE [options]  run one playbook on the sandbox
 #   scripts/sandbox.sh down [--images]          remove the hosts (and images)
 #
-# Hosts: vigil-mon1 (Prometheus, Grafana), vigil-app1 and vigil-app2 (applications);
+# Hosts: vigil-mon1 (Prometheus, Grafana, Alertmanager), vigil-app1 and vigil-app2 (applications);
 # all run node_exporter. Traffic stays between them and the controller's
 # loopback, where a mirror serves the release archives.
 #
@@ -133,6 +133,9 @@ all:
     grafana:
       hosts:
         $mon1:
+    alertmanager:
+      hosts:
+        $mon1:
     app_user_management:
       hosts:
         $app1: {vigil_address: ${address[$app1]}}
@@ -149,6 +152,7 @@ sandbox_mirror_url: http://127.0.0.1:$mirror_port
 sandbox_prometheus_version: "$PROMETHEUS_VERSION"
 sandbox_node_exporter_version: "$NODE_EXPORTER_VERSION"
 sandbox_grafana_version: "$GRAFANA_VERSION"
+sandbox_alertmanager_version: "$ALERTMANAGER_TRIXIE_VERSION"
 GENERATED
   # Existing passwords stay; a password that a newer version of this script
   # needs is added.
@@ -169,6 +173,7 @@ names = (
     "grafana_secret_key",
     "sandbox_grafana_user_password",
     "app_telemetry_web_password",
+    "alertmanager_web_password",
 )
 if any(name not in known for name in names):
     lines = ["---", "# Random passwords of this sandbox, written by scripts/sandbox.sh."]

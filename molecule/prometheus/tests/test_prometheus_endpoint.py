@@ -94,3 +94,16 @@ def test_up_query_counts_https_targets(base, ca_file, auth):
 
     wait_for(lambda: len(up_series()) == 3)
     assert len(up_series()) == 3
+
+
+def test_alertmanager_listed_over_https(base, ca_file, auth):
+    def active_urls() -> list[str]:
+        response = get(f"{base}/api/v1/alertmanagers", verify=ca_file, auth=auth)
+        active = response.json()["data"]["activeAlertmanagers"]
+        return [entry["url"] for entry in active]
+
+    urls = wait_for(active_urls)
+    assert sorted(urls) == [
+        "https://172.30.214.10:9093/api/v2/alerts",
+        "https://172.30.214.11:9093/api/v2/alerts",
+    ]

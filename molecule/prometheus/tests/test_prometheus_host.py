@@ -15,6 +15,19 @@ def test_scrape_password_readable_only_by_service(host):
     assert secret.mode == 0o600
 
 
+def test_alertmanager_password_readable_only_by_service(host):
+    secret = host.file("/etc/prometheus/alertmanagers/0.password")
+    assert secret.user == "prometheus"
+    assert secret.mode == 0o600
+    assert secret.content_string == "molecule-alert-secret"
+
+
+def test_alertmanager_ca_copied(host):
+    ca = host.file("/etc/prometheus/alertmanagers/0-ca.crt")
+    assert ca.mode == 0o644
+    assert "BEGIN CERTIFICATE" in ca.content_string
+
+
 def test_web_config_not_world_readable(host):
     web = host.file("/etc/prometheus/web.yml")
     assert web.mode == 0o640
