@@ -276,9 +276,10 @@ def catalogue_recording_rules(service, window="5m"):
 
     The first group records every level at ``window``. The second records
     the service-level error ratios of ERROR_RATIO_WINDOWS for the error
-    budget alerts. Names follow Prometheus's level:metric:operations convention; the levels
-    are ``service``, ``service_route`` (per endpoint, across instances) and
-    ``service_instance_route`` (per endpoint and instance).
+    budget alerts. Names follow Prometheus's level:metric:operations
+    convention. The levels are ``service``, ``service_route`` (per endpoint,
+    across instances) and ``service_instance_route`` (per endpoint and
+    instance).
     """
     name = service["name"]
     if not _NAME_RE.match(str(name)):
