@@ -360,8 +360,13 @@ def alerts_prometheus_groups(definitions):
     return groups
 
 
-def _folder_uids(folders) -> dict[str, str]:
-    """Map team names to folder uids, from a mapping or from grafana_teams."""
+def _folder_uids(folders, teams) -> dict[str, str]:
+    """Map team names to folder uids, from a mapping or from grafana_teams.
+
+    Without ``folders``, each team's folder uid is the team name.
+    """
+    if not folders:
+        return {team: team for team in teams}
     if isinstance(folders, dict):
         return {str(team): str(uid) for team, uid in folders.items()}
     uids = {}
@@ -425,10 +430,11 @@ def alerts_grafana_rule_groups(
     """Render the alerts as Grafana rule groups, one per team in its folder.
 
     ``folders`` maps team names to folder uids, or is ``grafana_teams``, whose
-    first folder of each team is used. A service alert becomes one rule per
+    first folder of each team is used. When empty, the team names are the
+    folder uids. A service alert becomes one rule per
     service; a host alert one rule for all hosts, like its Prometheus rule.
     """
-    uids = _folder_uids(folders)
+    uids = _folder_uids(folders, _teams(definitions))
     groups = []
     for team in _teams(definitions):
         if team not in uids:

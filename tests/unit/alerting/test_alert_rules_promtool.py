@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[3]
+RULE_MODULE = "ansible_collections.vigil.monitoring.plugins.modules.prometheus_rule"
 
 
 def load_filter(name: str):
@@ -390,3 +393,69 @@ def test_definitions_not_changed_by_rendering():
     )
     alerting.alert_rule_tests(definitions)
     assert definitions == before
+
+
+# The deploy-time path: the prometheus_rule module runs the same cases
+
+
+def run_rule_module(tmp_path: Path, promtool: str, groups, tests) -> dict:
+    """Run prometheus_rule as playbooks/08_alert_rules.yml does, in a subprocess."""
+    rules_dir = tmp_path / "rules"
+    rules_dir.mkdir(exist_ok=True)
+    remote_tmp = tmp_path / "remote-tmp"
+    remote_tmp.mkdir(exist_ok=True)
+    args = {
+        "name": "alerts",
+        "rules_dir": str(rules_dir),
+        "groups": groups,
+        "tests": tests,
+        # The evaluation interval of the prometheus role's defaults.
+        "tests_evaluation_interval": "30s",
+        "promtool": promtool,
+        "_ansible_remote_tmp": str(remote_tmp),
+    }
+    args_file = tmp_path / "args.json"
+    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+    env = {**os.environ, "PYTHONPATH": str(REPO / "collections")}
+    done = subprocess.run(
+        [sys.executable, "-m", RULE_MODULE, str(args_file)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert done.stdout, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_rule_module_runs_cases_and_writes(tmp_path, promtool):
+    definitions = definitions_of("sandbox")
+    groups = alerting.alerts_prometheus_groups(definitions)
+    result = run_rule_module(
+        tmp_path, promtool, groups, alerting.alert_rule_tests(definitions)
+    )
+    assert not result.get("failed"), result.get("msg")
+    assert result["changed"] is True
+    written = yaml.safe_load((tmp_path / "rules/alerts.yml").read_text())
+    assert [group["name"] for group in written["groups"]] == [
+        "alerts_development",
+        "alerts_infrastructure",
+    ]
+
+
+def test_rule_module_rejects_failing_cases(tmp_path, promtool):
+    definitions = definitions_of("sandbox")
+    groups = broken_groups(
+        definitions,
+        "HostDiskSpaceLow",
+        "node_filesystem_avail_bytes",
+        "node_filesystem_free_bytes",
+    )
+    result = run_rule_module(
+        tmp_path, promtool, groups, alerting.alert_rule_tests(definitions)
+    )
+    assert result.get("failed") is True
+    assert "HostDiskSpaceLow: fires on a breach" in json.dumps(result)
+    assert not (tmp_path / "rules/alerts.yml").exists()

@@ -327,3 +327,12 @@ def test_filters_registered():
     ]
     for name in filters:
         assert (REPO / f"plugins/filter/{name}.yml").is_file()
+
+
+def test_grafana_folders_default_to_team_names():
+    definitions = alerting.alert_definitions(SERVICES, TIERS)
+    groups = alerting.alerts_grafana_rule_groups(definitions, "prometheus", [])
+    assert [group["folder_uid"] for group in groups] == [
+        "development",
+        "infrastructure",
+    ]
