@@ -23,7 +23,7 @@ import re
 from ansible.errors import AnsibleFilterError
 
 # Service alerts: multi-window burn rates of the error budget. Each pair is
-# (long window, short window, burn-rate factor); the alert fires when both
+# (long window, short window, burn-rate factor). The alert fires when both
 # windows of any pair burn faster than the factor. ``test_bad`` and
 # ``test_healthy`` are the error ratios of the test cases, in budgets.
 SERVICE_ALERTS = {
@@ -77,8 +77,8 @@ SEVERITIES = ("page", "ticket")
 OVERRIDE_KEYS = ("for", "keep_firing_for", "severity", "threshold")
 INFRASTRUCTURE_TEAM = "infrastructure"
 RATIO = "service:http_server_request_errors:ratio_rate"
-# File systems that are memory-backed, images or kernel views: never full in
-# a way an operator can fix.
+# Memory-backed file systems, images and kernel views, which an operator
+# cannot free space on.
 IGNORED_FSTYPES = "tmpfs|ramfs|devtmpfs|overlay|squashfs|iso9660|nsfs|autofs|fuse.lxcfs"
 FILESYSTEM = f'fstype!~"{IGNORED_FSTYPES}"'
 GRAFANA_EXPRESSION_UID = "__expr__"
@@ -533,8 +533,8 @@ def _filesystem(labels, avail, free, readonly=0):
             "series": _series("node_filesystem_avail_bytes", labels),
             "values": _values(avail),
         },
-        # Free bytes include the blocks reserved for root; the alerts read
-        # avail bytes only, so free space stays high in the breach.
+        # Free bytes include the blocks reserved for root. They stay high in
+        # the breach, so only a rule that reads avail bytes fires.
         {
             "series": _series("node_filesystem_free_bytes", labels),
             "values": _values(free),
@@ -598,8 +598,8 @@ def _disk_series(definition, states):
 
 
 # Per alert: the series builder, the minutes before the expression can
-# return a result (a rate needs two scrapes), and how many evaluations one
-# healthy scrape keeps the expression empty (a 5m rate keeps it for 5).
+# return a result (a rate needs two scrapes), and the number of evaluations
+# that one healthy scrape leaves the expression empty (5 for a 5m rate).
 _SCENARIOS = {
     "ServiceErrorBudgetBurnFast": (_burn_series, 0, 1),
     "ServiceErrorBudgetBurnSlow": (_burn_series, 0, 1),

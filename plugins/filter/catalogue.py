@@ -35,8 +35,8 @@ OLD = "http_server_duration_milliseconds"
 QUANTILES = ("0.5", "0.95", "0.99")
 # Windows of the service-level error ratios that the error budget burn-rate
 # alerts compare (plugins/filter/alerting.py). Only the service level gets
-# them: a 3d rate per route and instance would cost many series and no alert
-# reads it.
+# them, because a 3d rate per route and instance would cost many series that
+# no alert reads.
 ERROR_RATIO_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 # Aggregation levels of the recording rules: the label sets they keep.
 LEVELS = {
@@ -441,7 +441,7 @@ def catalogue_rule_tests(service, window="5m"):
             0.25,
         ),
     ]
-    # Every window of the burn-rate alerts sees the same 25 % of errors,
+    # Every window of the burn-rate alerts has the same 25 % of errors,
     # because all series start together and grow at a constant rate.
     totals += [
         _expect(
