@@ -635,8 +635,14 @@ def _check(definition, eval_minute: int, firing_labels) -> dict:
 
 
 def _case(definition, title: str, states, checks) -> dict:
+    """Build a case from one state a minute (True is a breach)."""
     build = _SCENARIOS[definition["alert"]][0]
     series, labels = build(definition, states)
+    return _series_case(definition, title, series, labels, checks)
+
+
+def _series_case(definition, title: str, series, labels, checks) -> dict:
+    """Build a case from input series; ``checks`` are (minute, firing) pairs."""
     name = definition["alert"]
     if definition.get("service"):
         name += f" {definition['service']}"
@@ -696,31 +702,24 @@ def _definition_cases(definition) -> list[dict]:
 
 def _extra_cases(definition, fire_at: int) -> list[dict]:
     alert = definition["alert"]
+    length = fire_at + 3
     if alert in SERVICE_ALERTS:
         # Long windows still in breach, short windows recovered: the error
         # burst is over, so the alert must not fire.
-        default = SERVICE_ALERTS[alert]
-        series, _labels = _burn_series(definition, [True] * (fire_at + 3))
-        short_windows = {short for _long, short, _factor in default["pairs"]}
+        series, labels = _burn_series(definition, [True] * length)
+        short_windows = [
+            short for _long, short, _factor in SERVICE_ALERTS[alert]["pairs"]
+        ]
         for entry in series:
-            if any(
-                entry["series"].startswith(RATIO + short + "{")
-                for short in short_windows
-            ):
-                entry["values"] = _values([0.0] * (fire_at + 3))
-        case = _case(definition, "silent once the short window recovers", [True], [])
-        case["input_series"] = series
-        case["alert_rule_test"] = [_check(definition, fire_at + 1, None)]
-        return [case]
+            metric = entry["series"].split("{")[0]
+            if metric in [RATIO + short for short in short_windows]:
+                entry["values"] = _values([0.0] * length)
+        title = "silent once the short window recovers"
+        return [_series_case(definition, title, series, labels, [(fire_at + 1, False)])]
     if alert.startswith("HostDisk"):
-        length = fire_at + 3
-        case = _case(
-            definition, "ignores tmpfs, overlay, squashfs and read-only", [True], []
-        )
-        values = _disk_values(definition, [True] * length)
-        case["input_series"] = _ignored_filesystems(*values)
-        case["alert_rule_test"] = [_check(definition, fire_at + 1, None)]
-        return [case]
+        series = _ignored_filesystems(*_disk_values(definition, [True] * length))
+        title = "ignores tmpfs, overlay, squashfs and read-only"
+        return [_series_case(definition, title, series, {}, [(fire_at + 1, False)])]
     return []
 
 
