@@ -33,6 +33,11 @@ _PATH_RE = re.compile(r"^/[^\s\"]*$")
 STABLE = "http_server_request_duration_seconds"
 OLD = "http_server_duration_milliseconds"
 QUANTILES = ("0.5", "0.95", "0.99")
+# Windows of the service-level error ratios that the error budget burn-rate
+# alerts compare (plugins/filter/alerting.py). Only the service level gets
+# them, because a 3d rate per route and instance would cost many series that
+# no alert reads.
+ERROR_RATIO_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 # Aggregation levels of the recording rules: the label sets they keep.
 LEVELS = {
     "service": ("service",),
@@ -269,9 +274,12 @@ def _quantile_expr(name: str, level: str, quantile: str, window: str) -> str:
 def catalogue_recording_rules(service, window="5m"):
     """Return the rule groups of one service: rates, error ratios, quantiles.
 
-    Names follow Prometheus's level:metric:operations convention; the levels
-    are ``service``, ``service_route`` (per endpoint, across instances) and
-    ``service_instance_route`` (per endpoint and instance).
+    The first group records every level at ``window``. The second records
+    the service-level error ratios of ERROR_RATIO_WINDOWS for the error
+    budget alerts. Names follow Prometheus's level:metric:operations
+    convention. The levels are ``service``, ``service_route`` (per endpoint,
+    across instances) and ``service_instance_route`` (per endpoint and
+    instance).
     """
     name = service["name"]
     if not _NAME_RE.match(str(name)):
@@ -312,7 +320,47 @@ def catalogue_recording_rules(service, window="5m"):
                     "labels": {"quantile": quantile},
                 }
             )
-    return [{"name": f"service_{name}.http", "rules": rules}]
+    return [
+        {"name": f"service_{name}.http", "rules": rules},
+        {
+            "name": f"service_{name}.error_ratios",
+            "rules": _error_ratio_rules(name, skip=window),
+        },
+    ]
+
+
+def _error_ratio_rules(name: str, skip: str) -> list[dict]:
+    """Build the service-level error ratios of ERROR_RATIO_WINDOWS.
+
+    The window ``skip`` is left out because the first group already records
+    it, and two rules must not write the same series.
+    """
+    rules = []
+    for window in ERROR_RATIO_WINDOWS:
+        if window == skip:
+            continue
+        rules.append(
+            {
+                "record": f"service:http_server_requests:rate{window}",
+                "expr": _requests_expr(name, "service", window),
+            }
+        )
+        rules.append(
+            {
+                "record": f"service:http_server_request_errors:rate{window}",
+                "expr": _errors_expr(name, "service", window),
+            }
+        )
+        rules.append(
+            {
+                "record": f"service:http_server_request_errors:ratio_rate{window}",
+                "expr": (
+                    f'service:http_server_request_errors:rate{window}{{service="{name}"}}\n'
+                    f'/ service:http_server_requests:rate{window}{{service="{name}"}}'
+                ),
+            }
+        )
+    return rules
 
 
 def _series(metric: str, labels: dict[str, str]) -> str:
@@ -392,6 +440,16 @@ def catalogue_rule_tests(service, window="5m"):
             {"service": name, "http_route": "/login"},
             0.25,
         ),
+    ]
+    # Every window of the burn-rate alerts has the same 25 % of errors,
+    # because all series start together and grow at a constant rate.
+    totals += [
+        _expect(
+            f"service:http_server_request_errors:ratio_rate{ratio_window}",
+            {"service": name},
+            0.25,
+        )
+        for ratio_window in dict.fromkeys((window, *ERROR_RATIO_WINDOWS))
     ]
     return [
         {
