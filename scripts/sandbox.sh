@@ -127,8 +127,8 @@ write_inventory() {
   local gateway
   gateway=$(docker network inspect --format '{{ range .IPAM.Config }}{{ .Gateway }}{{ end }}' "$network")
   if [[ -z $gateway ]]; then
-    # Docker leaves the gateway out of a network's settings until the daemon
-    # restarts; the bridge interface has it.
+    # A network made without --gateway can lack the gateway in its settings
+    # (seen with Docker 20.10), so the address comes from its bridge then.
     local bridge
     bridge=br-$(docker network inspect --format '{{ .Id }}' "$network" | cut -c1-12)
     gateway=$(ip -4 -o addr show dev "$bridge" | awk '{ sub("/.*", "", $4); print $4; exit }')

@@ -55,8 +55,8 @@ def run(*command: str, stdin: str | None = None, timeout: int = 60) -> str:
 def network_gateway(network: str) -> str:
     """Return the controller's address on a Docker network.
 
-    Docker 20.10 leaves the gateway out of a network's settings until the
-    daemon restarts; the bridge interface always has it.
+    A network made without --gateway can lack the gateway in its settings
+    (seen with Docker 20.10), so the address comes from its bridge then.
     """
     found = run(
         "docker",
@@ -79,7 +79,7 @@ def network_gateway(network: str) -> str:
 
 @dataclass
 class Notification:
-    """One POST that the receiver got."""
+    """A POST request that the receiver recorded."""
 
     path: str
     received: float
@@ -179,7 +179,7 @@ class WebhookReceiver:
         since: float = 0.0,
         interval: float = 5.0,
     ) -> list[dict]:
-        """Wait until some received alerts satisfy ``match``; return those alerts."""
+        """Wait until received alerts satisfy ``match`` and return those alerts."""
         deadline = time.monotonic() + timeout
         while True:
             found = [a for a in self.alerts(path, since) if match(a)]

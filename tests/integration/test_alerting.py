@@ -121,10 +121,10 @@ def receiver(converged):
 
 
 def loaded_since(sandbox) -> float:
-    """Return since when every alert rule group has been loaded without a break.
+    """Return the time since which every alert rule group has been loaded.
 
     Prometheus scrapes its own prometheus_rule_group_rules for each loaded
-    group; a range query finds where the group's series began.
+    group, so a range query finds where each group's series began.
     """
     groups = prometheus(sandbox, "/api/v1/rules", type="alert")["groups"]
     names = {rule["name"] for group in groups for rule in group["rules"]}
