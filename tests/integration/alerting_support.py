@@ -188,6 +188,25 @@ class WebhookReceiver:
             time.sleep(interval)
 
 
+def controller_mounts(container: str) -> set[str]:
+    """Return the mount points of a container that are the controller's disk.
+
+    These are the container's volumes and bind mounts, and the hostname,
+    hosts and resolv.conf files that Docker bind-mounts from its own folder.
+    Their fill level and its trend are the controller's, not the host's.
+    """
+    details = json.loads(run("docker", "inspect", container))[0]
+    found = {mount["Destination"] for mount in details.get("Mounts", [])}
+    for key, path in (
+        ("HostnamePath", "/etc/hostname"),
+        ("HostsPath", "/etc/hosts"),
+        ("ResolvConfPath", "/etc/resolv.conf"),
+    ):
+        if details.get(key):
+            found.add(path)
+    return found
+
+
 def container_pid(container: str) -> int:
     return int(run("docker", "inspect", "--format", "{{ .State.Pid }}", container))
 

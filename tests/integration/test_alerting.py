@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -26,10 +27,21 @@ from alerting_support import (
     RECEIVER_PORT,
     TestFilesystem,
     WebhookReceiver,
+    controller_mounts,
     network_gateway,
     set_error_ratio,
 )
-from conftest import APP1, APP2, CA_FILE, INVENTORY, MON1, NAME, REPO, run_playbook
+from conftest import (
+    APP1,
+    APP2,
+    CA_FILE,
+    HOSTS,
+    INVENTORY,
+    MON1,
+    NAME,
+    REPO,
+    run_playbook,
+)
 
 # The alerts of the shared rule set that the sandbox loads into Prometheus.
 EXPECTED_ALERTS = {
@@ -40,6 +52,10 @@ EXPECTED_ALERTS = {
     "HostDiskSpaceLow",
     "HostDiskFillingUp",
 }
+DISK_ALERTS = {"HostDiskSpaceLow", "HostDiskFillingUp"}
+# node_exporter in a container reads the controller's /proc/stat and
+# /proc/meminfo, so these alerts are about the controller on every host.
+CONTROLLER_ALERTS = {"HostCpuBusy", "HostMemoryLow"}
 ROUTING_CHECK = "VigilRoutingCheck"
 HEALTHY_WINDOW_S = 600
 # Error ratio of every endpoint while the service is broken: far above the
@@ -114,6 +130,22 @@ def channels(converged) -> dict:
 
 
 @pytest.fixture(scope="module")
+def controller_disk(converged) -> dict[str, set[str]]:
+    """Return, per sandbox host, the mount points on the controller's disk."""
+    return {host: controller_mounts(host) for host in HOSTS}
+
+
+def about_controller(labels: dict, controller_disk: dict[str, set[str]]) -> bool:
+    """Tell whether an alert is about the controller's CPU, memory or disk."""
+    name = labels.get("alertname")
+    if name in CONTROLLER_ALERTS:
+        return True
+    host = labels.get("instance", "").split(":")[0]
+    mountpoint = labels.get("mountpoint")
+    return name in DISK_ALERTS and mountpoint in controller_disk.get(host, set())
+
+
+@pytest.fixture(scope="module")
 def receiver(converged):
     """The teams' webhook receiver, recording from the start of this module."""
     with WebhookReceiver(network_gateway(f"{NAME}-sandbox")) as started:
@@ -169,14 +201,30 @@ def test_webhooks_point_at_the_receiver(channels, receiver):
     assert {"development", "infrastructure"} <= set(channels)
 
 
-def test_healthy_sandbox_raises_no_alert(sandbox, converged, receiver):
+def test_healthy_sandbox_raises_no_alert(sandbox, converged, receiver, controller_disk):
     # A rule needs the whole window loaded for "no alert" to mean anything.
     wait = loaded_since(sandbox) + HEALTHY_WINDOW_S + 30 - time.time()
     if wait > 0:
         time.sleep(wait)
-    alerts = query(sandbox, f"last_over_time(ALERTS[{HEALTHY_WINDOW_S}s])")
-    assert labels_of(alerts) == [], "alerts pending or firing in a healthy sandbox"
-    assert summary(receiver.alerts()) == []
+    alerts = labels_of(query(sandbox, f"last_over_time(ALERTS[{HEALTHY_WINDOW_S}s])"))
+    # NOTE: the sandbox hosts share the controller's CPUs and memory, and
+    # their volumes and Docker's hosts files are the controller's disk. The
+    # sandbox does not set how busy or full the controller is, so alerts about
+    # those are warnings here, not failures.
+    controller_alerts = [a for a in alerts if about_controller(a, controller_disk)]
+    if controller_alerts:
+        warnings.warn(
+            f"alerts about the controller's resources: {controller_alerts}",
+            stacklevel=1,
+        )
+    sandbox_alerts = [a for a in alerts if a not in controller_alerts]
+    assert sandbox_alerts == [], "alerts pending or firing in a healthy sandbox"
+    received = [
+        a
+        for a in receiver.alerts()
+        if not about_controller(a["labels"], controller_disk)
+    ]
+    assert summary(received) == []
 
 
 def test_routing_check_reaches_each_team_only(channels, receiver):
@@ -210,7 +258,9 @@ def test_routing_check_reaches_each_team_only(channels, receiver):
             assert alert["path"] == "/" + alert["labels"]["team"], summary([alert])
 
 
-def test_error_budget_burn_pages_development(sandbox, converged, receiver):
+def test_error_budget_burn_pages_development(
+    sandbox, converged, receiver, controller_disk
+):
     since = time.time()
     saved = {}
     try:
@@ -241,11 +291,12 @@ def test_error_budget_burn_pages_development(sandbox, converged, receiver):
         a
         for a in receiver.alerts("/infrastructure", since=since)
         if a["labels"].get("alertname") != ROUTING_CHECK
+        and not about_controller(a["labels"], controller_disk)
     ]
     assert summary(others) == []
 
 
-def test_full_disk_pages_infrastructure(sandbox, converged, receiver):
+def test_full_disk_pages_infrastructure(sandbox, converged, receiver, controller_disk):
     since = time.time()
     with (
         TestFilesystem(APP1, TMPFS_MOUNTPOINT, size_mib=4, fstype="tmpfs") as tmpfs,
@@ -290,9 +341,13 @@ def test_full_disk_pages_infrastructure(sandbox, converged, receiver):
             path="/infrastructure",
             since=since,
         )
-        alerted = labels_of(
-            query(sandbox, 'last_over_time(ALERTS{alertname=~"HostDisk.*"}[15m])')
-        )
+        alerted = [
+            a
+            for a in labels_of(
+                query(sandbox, 'last_over_time(ALERTS{alertname=~"HostDisk.*"}[15m])')
+            )
+            if not about_controller(a, controller_disk)
+        ]
     assert low, (
         f"no HostDiskSpaceLow notification for {FILL_MOUNTPOINT} within "
         f"{DISK_ALERT_TIMEOUT_S} s; received: {summary(receiver.alerts(since=since))}"
@@ -300,7 +355,7 @@ def test_full_disk_pages_infrastructure(sandbox, converged, receiver):
     for alert in low:
         assert alert["labels"]["team"] == "infrastructure"
         assert alert["labels"]["severity"] == "page"
-        assert alert["labels"]["instance"].startswith(APP1), alert["labels"]
+        assert alert["labels"]["instance"].split(":")[0] == APP1, alert["labels"]
     for alert in filling:
         assert alert["labels"]["team"] == "infrastructure"
         assert alert["labels"]["severity"] == "ticket"
@@ -311,6 +366,7 @@ def test_full_disk_pages_infrastructure(sandbox, converged, receiver):
         a
         for a in receiver.alerts(since=since)
         if a["labels"].get("alertname", "").startswith("Host")
+        and not about_controller(a["labels"], controller_disk)
     ]
     assert {a["path"] for a in disk_alerts} == {"/infrastructure"}
     assert {a["labels"].get("mountpoint") for a in disk_alerts} == {FILL_MOUNTPOINT}
