@@ -122,6 +122,17 @@ create_hosts() {
 write_inventory() {
   mkdir -p "$inventory/group_vars/all" "$state"
   source "$repo/.cache/mirror/versions.env"
+  # The controller's address on the sandbox network, where test receivers
+  # of alert notifications listen.
+  local gateway
+  gateway=$(docker network inspect --format '{{ range .IPAM.Config }}{{ .Gateway }}{{ end }}' "$network")
+  if [[ -z $gateway ]]; then
+    # A network made without --gateway can lack the gateway in its settings
+    # (seen with Docker 20.10), so the address comes from its bridge then.
+    local bridge
+    bridge=br-$(docker network inspect --format '{{ .Id }}' "$network" | cut -c1-12)
+    gateway=$(ip -4 -o addr show dev "$bridge" | awk '{ sub("/.*", "", $4); print $4; exit }')
+  fi
   cat >"$inventory/hosts.yml" <<HOSTS
 ---
 # Written by scripts/sandbox.sh.
@@ -149,6 +160,7 @@ HOSTS
 ---
 # Written by scripts/sandbox.sh.
 sandbox_mirror_url: http://127.0.0.1:$mirror_port
+sandbox_gateway: $gateway
 sandbox_prometheus_version: "$PROMETHEUS_VERSION"
 sandbox_node_exporter_version: "$NODE_EXPORTER_VERSION"
 sandbox_grafana_version: "$GRAFANA_VERSION"

@@ -9,7 +9,8 @@
 #   molecule     every scenario under molecule/ on Debian 12 and 13:
 #                converge, idempotence, verify over the network
 #   integration  pytest tests/integration: site.yml on the sandbox, rerun
-#                with no change, check mode, password rotation, bad input
+#                with no change, check mode, password rotation, bad input,
+#                alerts end to end (last: it breaks the sandbox on purpose)
 #
 # Usage: scripts/test.sh [lint|unit|molecule|integration ...]   (default: all)
 set -euo pipefail

@@ -34,6 +34,18 @@ WATCHED_DIRS = (
 )
 
 
+# Modules that break the sandbox on purpose (errors, full disks) and first
+# check that a healthy sandbox raised no alert: they run after all others.
+RUN_LAST = ("test_alerting.py",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Move the tests of RUN_LAST to the end, keeping their order."""
+    last = [item for item in items if item.path.name in RUN_LAST]
+    if last:
+        items[:] = [item for item in items if item.path.name not in RUN_LAST] + last
+
+
 @dataclass
 class PlaybookRun:
     """Outcome of one ansible-playbook run, parsed from the json callback."""

@@ -1,7 +1,8 @@
 """Sample User Management service for the sandbox and the tests.
 
 A small HTTP service with three endpoints (list users, get a user, log in)
-whose latency and error ratio are set per endpoint in a JSON file. It records
+whose latency and error ratio are set per endpoint in a JSON file, read at
+start and again on SIGHUP (``systemctl reload user-management``). It records
 the OpenTelemetry HTTP server duration histogram and, when the environment
 selects the Prometheus exporter, serves it through the SDK's Prometheus reader.
 
@@ -256,8 +257,18 @@ def main() -> None:
         log.info("signal %d received, stopping", signum)
         threading.Thread(target=server.shutdown).start()
 
+    def reload(_signum, _frame) -> None:
+        # A file that does not parse keeps the settings in use.
+        try:
+            Handler.endpoints = load_endpoints(args.config)
+        except (OSError, ValueError) as error:
+            log.error("endpoint settings not reloaded: %s", error)
+            return
+        log.info("endpoint settings reloaded from %s", args.config)
+
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGHUP, reload)
     log.info(
         "listening on %s:%d (stable histogram: %s, older histogram: %s)",
         args.host, args.port, stable, old,
