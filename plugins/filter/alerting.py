@@ -244,11 +244,14 @@ def _service_definitions(service, tiers, overrides) -> list[dict]:
     return definitions
 
 
-def _host_expr(alert: str, threshold: float) -> str:
+def _host_expr(alert: str, threshold: float, mountpoints_exclude: str = "") -> str:
     limit = _number(threshold)
-    avail = f"node_filesystem_avail_bytes{{{FILESYSTEM}}}"
-    size = f"node_filesystem_size_bytes{{{FILESYSTEM}}}"
-    writable = f"node_filesystem_readonly{{{FILESYSTEM}}} == 0"
+    selector = FILESYSTEM
+    if mountpoints_exclude:
+        selector += f', mountpoint!~"{mountpoints_exclude}"'
+    avail = f"node_filesystem_avail_bytes{{{selector}}}"
+    size = f"node_filesystem_size_bytes{{{selector}}}"
+    writable = f"node_filesystem_readonly{{{selector}}} == 0"
     if alert == "HostCpuBusy":
         return (
             "1 - avg without (cpu, mode) (\n"
@@ -292,7 +295,27 @@ def _host_annotations(alert: str, threshold: float) -> dict[str, str]:
     return {"summary": summary, "description": description}
 
 
-def _host_definitions(overrides) -> list[dict]:
+def _check_mountpoints_exclude(value) -> str:
+    """Validate vigil_alert_filesystem_mountpoints_exclude, a PromQL regex."""
+    if value in (None, ""):
+        return ""
+    if not isinstance(value, str) or '"' in value or "\n" in value:
+        raise AnsibleFilterError(
+            f"vigil_alert_filesystem_mountpoints_exclude is {value!r}: expected"
+            " one regular expression on one line without double quotes, such as"
+            " '^/(boot|mnt/backup)$'"
+        )
+    try:
+        re.compile(value)
+    except re.error as error:
+        raise AnsibleFilterError(
+            f"vigil_alert_filesystem_mountpoints_exclude is {value!r}, which is"
+            f" not a regular expression ({error}); fix the pattern"
+        ) from None
+    return value
+
+
+def _host_definitions(overrides, mountpoints_exclude="") -> list[dict]:
     definitions = []
     for alert, default in HOST_ALERTS.items():
         settings = {**default, **overrides.get(alert, {})}
@@ -302,7 +325,7 @@ def _host_definitions(overrides) -> list[dict]:
                 "team": INFRASTRUCTURE_TEAM,
                 "severity": settings["severity"],
                 "threshold": settings["threshold"],
-                "expr": _host_expr(alert, settings["threshold"]),
+                "expr": _host_expr(alert, settings["threshold"], mountpoints_exclude),
                 "for": settings["for"],
                 "keep_firing_for": settings["keep_firing_for"],
                 "labels": {
@@ -315,14 +338,18 @@ def _host_definitions(overrides) -> list[dict]:
     return definitions
 
 
-def alert_definitions(services, tiers, overrides=None):
+def alert_definitions(services, tiers, overrides=None, mountpoints_exclude=""):
     """Build the neutral alert list: burn rates per service, then host alerts.
+
+    ``mountpoints_exclude`` is a regular expression of mount points that the
+    file system alerts ignore, on top of the ignored file system types.
 
     Each entry has ``alert``, ``team``, ``severity``, ``expr``, ``for``,
     ``keep_firing_for``, ``labels`` and ``annotations``. Service alerts also
     have ``service`` and ``budget``, host alerts ``threshold``.
     """
     overrides = _check_overrides(overrides)
+    mountpoints_exclude = _check_mountpoints_exclude(mountpoints_exclude)
     if not isinstance(services, list):
         raise AnsibleFilterError(
             f"vigil_services is {type(services).__name__}, expected a list"
@@ -331,7 +358,7 @@ def alert_definitions(services, tiers, overrides=None):
     ordered = sorted(services, key=lambda s: (int(s["tier"]), s["name"]))
     for service in ordered:
         definitions += _service_definitions(service, tiers, overrides)
-    return definitions + _host_definitions(overrides)
+    return definitions + _host_definitions(overrides, mountpoints_exclude)
 
 
 def _teams(definitions) -> list[str]:

@@ -132,6 +132,32 @@ def test_filesystem_expressions():
     assert "[6h], 24 * 3600) < 0" in filling
 
 
+def test_mountpoints_excluded_from_every_filesystem_selector():
+    pattern = "^/(etc/hosts|var/lib/prometheus)$"
+    definitions = by_key(alerting.alert_definitions(SERVICES, TIERS, {}, pattern))
+    for alert in ("HostDiskSpaceLow", "HostDiskFillingUp"):
+        expr = definitions[(alert, None)]["expr"]
+        assert expr.count(f'mountpoint!~"{pattern}"') == expr.count("node_filesystem_")
+    assert "mountpoint" not in definitions[("HostCpuBusy", None)]["expr"]
+    plain = by_key(alerting.alert_definitions(SERVICES, TIERS))
+    assert "mountpoint!~" not in plain[("HostDiskSpaceLow", None)]["expr"]
+
+
+@pytest.mark.parametrize(
+    "pattern, message",
+    [
+        ('^/boot"', "without double quotes"),
+        ("^/(boot", "not a regular expression"),
+        (["^/boot"], "one regular expression"),
+    ],
+)
+def test_mountpoints_exclude_rejected(pattern, message):
+    with pytest.raises(alerting.AnsibleFilterError) as error:
+        alerting.alert_definitions(SERVICES, TIERS, {}, pattern)
+    assert message in str(error.value)
+    assert "vigil_alert_filesystem_mountpoints_exclude" in str(error.value)
+
+
 def test_host_thresholds():
     definitions = by_key(alerting.alert_definitions(SERVICES, TIERS))
     assert definitions[("HostCpuBusy", None)]["expr"].endswith(") > 0.9")
