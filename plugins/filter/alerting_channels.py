@@ -142,6 +142,17 @@ def _channel_problems(where, channel, types):
         for label in group_by
     ):
         problems.append(f"{where}.group_by is {group_by!r}: use a list of label names")
+    elif len(set(group_by)) != len(group_by):
+        problems.append(
+            f"{where}.group_by is {group_by!r}, which lists a label more than"
+            " once: list each label once"
+        )
+    elif "..." in group_by and len(group_by) > 1:
+        problems.append(
+            f"{where}.group_by is {group_by!r}: '...' groups by all labels and"
+            " cannot be combined with label names; use ['...'] alone or only"
+            " label names"
+        )
     for key, default in DEFAULT_TIMING.items():
         value = channel.get(key, default)
         if not _is_positive_duration(value):

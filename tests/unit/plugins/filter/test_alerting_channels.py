@@ -85,6 +85,14 @@ def test_problems_none_for_sample():
             "vigil_alert_channels.development.group_by is 'alertname'",
         ),
         (
+            lambda c: c["development"].update(group_by=["alertname", "alertname"]),
+            "vigil_alert_channels.development.group_by is ['alertname', 'alertname']",
+        ),
+        (
+            lambda c: c["development"].update(group_by=["...", "service"]),
+            "vigil_alert_channels.development.group_by is ['...', 'service']",
+        ),
+        (
             lambda c: c["infrastructure"].update(integrations=[]),
             "vigil_alert_channels.infrastructure.integrations is missing or empty",
         ),
