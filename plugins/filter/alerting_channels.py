@@ -314,6 +314,12 @@ def alertmanager_receivers(channels):
     return receivers
 
 
+def _matcher_value(value):
+    """Quote a label value for an Alertmanager matcher such as team="dev"."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
 def alertmanager_route(channels, label="team"):
     """Build Alertmanager's root route with one child route per team.
 
@@ -325,7 +331,7 @@ def alertmanager_route(channels, label="team"):
         "routes": [
             {
                 "receiver": channel["contact_point"],
-                "matchers": [f'{label}="{team}"'],
+                "matchers": [f"{label}={_matcher_value(team)}"],
                 "group_by": list(channel.get("group_by", DEFAULT_GROUP_BY)),
                 **_timing(channel),
             }

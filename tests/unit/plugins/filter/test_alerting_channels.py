@@ -279,3 +279,27 @@ def test_alertmanager_config_passes_amtool(tmp_path, amtool):
         env={**os.environ, "HOME": str(tmp_path)},
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_alertmanager_route_escapes_team_quotes(tmp_path, amtool):
+    channel = {
+        "contact_point": "ops",
+        "integrations": [{"type": "webhook", "url": "http://hooks.example.org/ops"}],
+    }
+    channels = {'ops "east"\\1': channel}
+    route = channels_filters.alertmanager_route(channels)
+    assert route["routes"][0]["matchers"] == ['team="ops \\"east\\"\\\\1"']
+    config = {
+        "route": route,
+        "receivers": channels_filters.alertmanager_receivers(channels),
+    }
+    path = tmp_path / "alertmanager.yml"
+    path.write_text(yaml.safe_dump(config))
+    result = subprocess.run(
+        [amtool, "check-config", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "HOME": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
