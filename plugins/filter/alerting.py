@@ -85,6 +85,7 @@ GRAFANA_EXPRESSION_UID = "__expr__"
 
 _DURATION_RE = re.compile(r"^(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$")
 _DURATION_SECONDS = {"y": 31536000, "w": 604800, "d": 86400, "h": 3600, "m": 60}
+_SERVICE_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _LABEL_TEMPLATE_RE = re.compile(r"\{\{\s*\$labels\.([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}")
 
 
@@ -338,6 +339,37 @@ def _host_definitions(overrides, mountpoints_exclude="") -> list[dict]:
     return definitions
 
 
+def _check_service(service, index: int) -> None:
+    """Raise when a catalogue entry lacks the name, team or tier that alerts read.
+
+    playbooks/08_alert_rules.yml may run without the catalogue check of the
+    prometheus role, so the filter names the entry and the fix itself.
+    """
+    where = f"vigil_services[{index}]"
+    if not isinstance(service, dict):
+        raise AnsibleFilterError(
+            f"{where} is {service!r}, expected a mapping with name, team and tier"
+        )
+    name = service.get("name")
+    if not isinstance(name, str) or not _SERVICE_NAME_RE.match(name):
+        raise AnsibleFilterError(
+            f"{where}.name is {name!r}, expected lower-case letters, digits and"
+            " '_', starting with a letter, such as user_management"
+        )
+    team = service.get("team")
+    if not isinstance(team, str) or not team.strip():
+        raise AnsibleFilterError(
+            f"{where}.team ({name}) is {team!r}: set the team that owns the"
+            " service, a key of vigil_alert_channels"
+        )
+    tier = service.get("tier")
+    if isinstance(tier, bool) or not str(tier).isdigit():
+        raise AnsibleFilterError(
+            f"{where}.tier ({name}) is {tier!r}, expected a whole number that"
+            " vigil_slo_tiers has, such as 1"
+        )
+
+
 def alert_definitions(services, tiers, overrides=None, mountpoints_exclude=""):
     """Build the neutral alert list: burn rates per service, then host alerts.
 
@@ -354,6 +386,8 @@ def alert_definitions(services, tiers, overrides=None, mountpoints_exclude=""):
         raise AnsibleFilterError(
             f"vigil_services is {type(services).__name__}, expected a list"
         )
+    for index, service in enumerate(services):
+        _check_service(service, index)
     definitions = []
     ordered = sorted(services, key=lambda s: (int(s["tier"]), s["name"]))
     for service in ordered:

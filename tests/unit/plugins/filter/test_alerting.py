@@ -218,6 +218,36 @@ def test_missing_tier_rejected():
     assert "vigil_slo_tiers" in str(error.value)
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"tier": None}, "vigil_services[0].tier (user_management) is None"),
+        ({"tier": "gold"}, "vigil_services[0].tier (user_management) is 'gold'"),
+        ({"team": None}, "vigil_services[0].team (user_management) is None"),
+        ({"name": 'a"b'}, "vigil_services[0].name is 'a\"b'"),
+    ],
+)
+def test_service_entry_rejected(change, message):
+    services = [{**SERVICES[0], **change}, *SERVICES[1:]]
+    with pytest.raises(alerting.AnsibleFilterError) as error:
+        alerting.alert_definitions(services, TIERS)
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize("key", ["name", "team", "tier"])
+def test_service_key_missing_rejected(key):
+    service = {k: v for k, v in SERVICES[0].items() if k != key}
+    with pytest.raises(alerting.AnsibleFilterError) as error:
+        alerting.alert_definitions([service], TIERS)
+    assert f"vigil_services[0].{key}" in str(error.value)
+
+
+def test_service_not_mapping_rejected():
+    with pytest.raises(alerting.AnsibleFilterError) as error:
+        alerting.alert_definitions(["user_management"], TIERS)
+    assert "vigil_services[0] is 'user_management'" in str(error.value)
+
+
 @pytest.mark.parametrize("objective", [1, 0, 1.5, "high", True])
 def test_bad_objective_rejected(objective):
     tiers = {**TIERS, 1: {"objective": objective}}
