@@ -1,0 +1,64 @@
+"""The checks of playbooks/08_alert_rules.yml, run on the controller only.
+
+The inventory has one host outside the prometheus and grafana groups, so
+only the first play runs. Its tasks are assertions that run on localhost.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[3]
+PLAYBOOK = REPO / "playbooks/08_alert_rules.yml"
+
+
+def channel(name: str) -> dict:
+    return {"contact_point": name, "integrations": [{"type": "email", "to": ["a@b.c"]}]}
+
+
+def run_checks(tmp_path: Path, variables: dict) -> subprocess.CompletedProcess:
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(
+        yaml.safe_dump({"all": {"hosts": {"checked": {"ansible_connection": "local"}}}})
+    )
+    extra = tmp_path / "vars.yml"
+    extra.write_text(yaml.safe_dump(variables))
+    command = ["ansible-playbook", "--check", "-i", str(inventory)]
+    command += ["-e", f"@{extra}", str(PLAYBOOK)]
+    return subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+        cwd=REPO,
+        env={**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg")},
+    )
+
+
+def alerting_vars(service: dict) -> dict:
+    return {
+        "vigil_alerting_backends": ["grafana"],
+        "vigil_slo_tiers": {1: {"objective": 0.999}},
+        "vigil_services": [service],
+        "vigil_alert_channels": {
+            "infrastructure": channel("infrastructure"),
+            "development": channel("development"),
+        },
+    }
+
+
+def test_alert_checks_pass_valid_settings(tmp_path):
+    service = {"name": "cms", "title": "CMS", "team": "development", "tier": 1}
+    done = run_checks(tmp_path, alerting_vars(service))
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_alert_checks_name_service_without_team(tmp_path):
+    done = run_checks(tmp_path, alerting_vars({"name": "cms", "tier": 1}))
+    assert done.returncode != 0
+    assert "vigil_services[0].team (cms) is None" in done.stdout
