@@ -20,11 +20,13 @@ def channel(name: str) -> dict:
     return {"contact_point": name, "integrations": [{"type": "email", "to": ["a@b.c"]}]}
 
 
-def run_checks(tmp_path: Path, variables: dict) -> subprocess.CompletedProcess:
+def run_checks(
+    tmp_path: Path, variables: dict, groups: dict | None = None
+) -> subprocess.CompletedProcess:
+    host = {"checked": {"ansible_connection": "local"}}
+    children = {name: {"hosts": {"checked": None}} for name in groups or {}}
     inventory = tmp_path / "hosts.yml"
-    inventory.write_text(
-        yaml.safe_dump({"all": {"hosts": {"checked": {"ansible_connection": "local"}}}})
-    )
+    inventory.write_text(yaml.safe_dump({"all": {"hosts": host, "children": children}}))
     extra = tmp_path / "vars.yml"
     extra.write_text(yaml.safe_dump(variables))
     command = ["ansible-playbook", "--check", "-i", str(inventory)]
@@ -62,3 +64,19 @@ def test_alert_checks_name_service_without_team(tmp_path):
     done = run_checks(tmp_path, alerting_vars({"name": "cms", "tier": 1}))
     assert done.returncode != 0
     assert "vigil_services[0].team (cms) is None" in done.stdout
+
+
+def test_alert_rules_default_to_grafana(tmp_path):
+    service = {"name": "cms", "title": "CMS", "team": "development", "tier": 1}
+    variables = alerting_vars(service)
+    del variables["vigil_alerting_backends"]
+    # The CA file does not exist, so the Grafana task fails before any
+    # request, after its loop has the rule groups.
+    variables.update(
+        vigil_address="127.0.0.1",
+        grafana_http_port=1,
+        grafana_admin_password="unused",
+        pki_ca_file=str(tmp_path / "ca.crt"),
+    )
+    done = run_checks(tmp_path, variables, {"grafana": None})
+    assert "alerts_development in folder development" in done.stdout
