@@ -1,7 +1,8 @@
-"""The checks of playbooks/08_alert_rules.yml, run on the controller only.
+"""The checks of the alerting playbooks, run on the controller only.
 
-The inventory has one host outside the prometheus and grafana groups, so
-only the first play runs. Its tasks are assertions that run on localhost.
+The inventory has one host with a local connection, in no group unless a
+test adds one, so only the first play runs. Its tasks are assertions that
+run on localhost. Every run is in check mode.
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[3]
-PLAYBOOK = REPO / "playbooks/08_alert_rules.yml"
+RULES = REPO / "playbooks/08_alert_rules.yml"
+CHANNELS = REPO / "playbooks/05_alerting_channels.yml"
 
 
 def channel(name: str) -> dict:
@@ -21,7 +24,10 @@ def channel(name: str) -> dict:
 
 
 def run_checks(
-    tmp_path: Path, variables: dict, groups: dict | None = None
+    tmp_path: Path,
+    variables: dict,
+    groups: dict | None = None,
+    playbook: Path = RULES,
 ) -> subprocess.CompletedProcess:
     host = {"checked": {"ansible_connection": "local"}}
     children = {name: {"hosts": {"checked": None}} for name in groups or {}}
@@ -30,7 +36,7 @@ def run_checks(
     extra = tmp_path / "vars.yml"
     extra.write_text(yaml.safe_dump(variables))
     command = ["ansible-playbook", "--check", "-i", str(inventory)]
-    command += ["-e", f"@{extra}", str(PLAYBOOK)]
+    command += ["-e", f"@{extra}", str(playbook)]
     return subprocess.run(
         command,
         capture_output=True,
@@ -80,3 +86,13 @@ def test_alert_rules_default_to_grafana(tmp_path):
     )
     done = run_checks(tmp_path, variables, {"grafana": None})
     assert "alerts_development in folder development" in done.stdout
+
+
+@pytest.mark.parametrize("backends", [["Grafana"], "grafana"])
+@pytest.mark.parametrize("playbook", [RULES, CHANNELS])
+def test_alerting_backends_rejected(tmp_path, backends, playbook):
+    service = {"name": "cms", "title": "CMS", "team": "development", "tier": 1}
+    variables = {**alerting_vars(service), "vigil_alerting_backends": backends}
+    done = run_checks(tmp_path, variables, playbook=playbook)
+    assert done.returncode != 0
+    assert "use a list of grafana and/or alertmanager" in done.stdout
