@@ -65,6 +65,14 @@ def _url_problem(where, integration, schemes, secret):
 
 def _webhook_problems(where, integration):
     problems = [_url_problem(where, integration, ("https", "http"), False)]
+    for key in ("username", "password"):
+        value = integration.get(key)
+        if value is not None and not isinstance(value, str):
+            # Only the type is named: the password is a secret.
+            problems.append(
+                f"{where}.{key} has the type {type(value).__name__}, not string:"
+                " quote the value in YAML"
+            )
     has_user = bool(integration.get("username"))
     has_password = bool(integration.get("password"))
     if has_user != has_password:

@@ -131,6 +131,15 @@ def test_problems_hide_secret_urls():
     assert "starts with 'http://'" in problems[0]
 
 
+def test_problems_reject_number_password():
+    channels = sample_channels()
+    channels["development"]["integrations"][0]["password"] = 73519
+    problems = channels_filters.alerting_channels_problems(channels)
+    assert len(problems) == 1
+    assert "development.integrations[0].password has the type int" in problems[0]
+    assert "73519" not in problems[0]
+
+
 def test_problems_reject_teams_when_unsupported():
     problems = channels_filters.alerting_channels_problems(
         sample_channels(), "alertmanager_channels", ["webhook", "email", "slack"]
