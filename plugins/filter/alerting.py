@@ -429,10 +429,34 @@ def _folder_uids(folders, teams) -> dict[str, str]:
     if not folders:
         return {team: team for team in teams}
     if isinstance(folders, dict):
-        return {str(team): str(uid) for team, uid in folders.items()}
+        for team, uid in folders.items():
+            if not isinstance(uid, str) or not uid:
+                raise AnsibleFilterError(
+                    f"the folder uid of team '{team}' is {uid!r}: map each team"
+                    " to the uid of its folder, such as {development: development}"
+                )
+        return {str(team): uid for team, uid in folders.items()}
+    if not isinstance(folders, list):
+        raise AnsibleFilterError(
+            f"grafana_teams is {type(folders).__name__}, expected a list of teams"
+            " with name and folders"
+        )
     uids = {}
-    for team in folders or []:
-        team_folders = team.get("folders") or []
+    for index, team in enumerate(folders):
+        team_folders = []
+        if isinstance(team, dict):
+            team_folders = team.get("folders") or []
+        valid = (
+            isinstance(team, dict)
+            and bool(team.get("name"))
+            and isinstance(team_folders, list)
+            and all(isinstance(item, dict) and item.get("uid") for item in team_folders)
+        )
+        if not valid:
+            raise AnsibleFilterError(
+                f"grafana_teams[{index}] is {team!r}: give each team a name and"
+                " a list of folders, each with a uid and a title"
+            )
         if team_folders:
             uids[str(team["name"])] = str(team_folders[0]["uid"])
     return uids

@@ -340,6 +340,23 @@ def test_grafana_team_without_folder():
     assert "grafana_teams" in str(error.value)
 
 
+@pytest.mark.parametrize(
+    ("folders", "message"),
+    [
+        ([{"name": "infrastructure", "folders": [{"title": "x"}]}], "grafana_teams[0]"),
+        ([{"folders": [{"uid": "x"}]}], "grafana_teams[0]"),
+        (["infrastructure"], "grafana_teams[0] is 'infrastructure'"),
+        ({"infrastructure": None}, "team 'infrastructure' is None"),
+        ("infrastructure", "grafana_teams is str"),
+    ],
+)
+def test_grafana_folders_rejected(folders, message):
+    definitions = alerting.alert_definitions([], TIERS)
+    with pytest.raises(alerting.AnsibleFilterError) as error:
+        alerting.alerts_grafana_rule_groups(definitions, "prometheus", folders)
+    assert message in str(error.value)
+
+
 def test_annotations_use_label_templates_only():
     definitions = alerting.alert_definitions(SERVICES, TIERS)
     for definition in definitions:
