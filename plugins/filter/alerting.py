@@ -82,6 +82,9 @@ RATIO = "service:http_server_request_errors:ratio_rate"
 IGNORED_FSTYPES = "tmpfs|ramfs|devtmpfs|overlay|squashfs|iso9660|nsfs|autofs|fuse.lxcfs"
 FILESYSTEM = f'fstype!~"{IGNORED_FSTYPES}"'
 GRAFANA_EXPRESSION_UID = "__expr__"
+# Mount points of the file system that fills up in the disk test cases, the
+# first that vigil_alert_filesystem_mountpoints_exclude does not match.
+TEST_MOUNTPOINTS = ("/", "/srv", "/vigil-alert-test")
 
 _DURATION_RE = re.compile(r"^(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$")
 _DURATION_SECONDS = {"y": 31536000, "w": 604800, "d": 86400, "h": 3600, "m": 60}
@@ -296,6 +299,17 @@ def _host_annotations(alert: str, threshold: float) -> dict[str, str]:
     return {"summary": summary, "description": description}
 
 
+def _test_mountpoint(mountpoints_exclude: str) -> str | None:
+    """Return a mount point for the disk test cases that the exclusion keeps.
+
+    PromQL anchors a regular expression at both ends, as fullmatch does.
+    """
+    for mountpoint in TEST_MOUNTPOINTS:
+        if not mountpoints_exclude or not re.fullmatch(mountpoints_exclude, mountpoint):
+            return mountpoint
+    return None
+
+
 def _check_mountpoints_exclude(value) -> str:
     """Validate vigil_alert_filesystem_mountpoints_exclude, a PromQL regex."""
     if value in (None, ""):
@@ -313,6 +327,13 @@ def _check_mountpoints_exclude(value) -> str:
             f"vigil_alert_filesystem_mountpoints_exclude is {value!r}, which is"
             f" not a regular expression ({error}); fix the pattern"
         ) from None
+    if _test_mountpoint(value) is None:
+        raise AnsibleFilterError(
+            f"vigil_alert_filesystem_mountpoints_exclude is {value!r}, which"
+            f" matches every mount point, even {', '.join(TEST_MOUNTPOINTS)}, so"
+            " the disk alerts could never fire: list only the mount points to"
+            " leave out, such as '^/(boot|mnt/backup)$'"
+        )
     return value
 
 
@@ -320,22 +341,23 @@ def _host_definitions(overrides, mountpoints_exclude="") -> list[dict]:
     definitions = []
     for alert, default in HOST_ALERTS.items():
         settings = {**default, **overrides.get(alert, {})}
-        definitions.append(
-            {
-                "alert": alert,
+        definition = {
+            "alert": alert,
+            "team": INFRASTRUCTURE_TEAM,
+            "severity": settings["severity"],
+            "threshold": settings["threshold"],
+            "expr": _host_expr(alert, settings["threshold"], mountpoints_exclude),
+            "for": settings["for"],
+            "keep_firing_for": settings["keep_firing_for"],
+            "labels": {
                 "team": INFRASTRUCTURE_TEAM,
                 "severity": settings["severity"],
-                "threshold": settings["threshold"],
-                "expr": _host_expr(alert, settings["threshold"], mountpoints_exclude),
-                "for": settings["for"],
-                "keep_firing_for": settings["keep_firing_for"],
-                "labels": {
-                    "team": INFRASTRUCTURE_TEAM,
-                    "severity": settings["severity"],
-                },
-                "annotations": _host_annotations(alert, settings["threshold"]),
-            }
-        )
+            },
+            "annotations": _host_annotations(alert, settings["threshold"]),
+        }
+        if alert.startswith("HostDisk"):
+            definition["test_mountpoint"] = _test_mountpoint(mountpoints_exclude)
+        definitions.append(definition)
     return definitions
 
 
@@ -378,7 +400,8 @@ def alert_definitions(services, tiers, overrides=None, mountpoints_exclude=""):
 
     Each entry has ``alert``, ``team``, ``severity``, ``expr``, ``for``,
     ``keep_firing_for``, ``labels`` and ``annotations``. Service alerts also
-    have ``service`` and ``budget``, host alerts ``threshold``.
+    have ``service`` and ``budget``, host alerts ``threshold``, and the
+    disk alerts ``test_mountpoint``, the mount point of their test cases.
     """
     overrides = _check_overrides(overrides)
     mountpoints_exclude = _check_mountpoints_exclude(mountpoints_exclude)
@@ -678,7 +701,7 @@ def _disk_values(definition, states):
 
 def _disk_series(definition, states):
     avail, free = _disk_values(definition, states)
-    labels = _disk_labels()
+    labels = _disk_labels(mountpoint=definition.get("test_mountpoint") or "/")
     return _filesystem(labels, avail, free) + _ignored_filesystems(avail, free), labels
 
 

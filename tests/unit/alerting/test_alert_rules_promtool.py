@@ -119,6 +119,19 @@ def test_alert_cases_pass_promtool(tmp_path, promtool, inventory, interval):
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+@pytest.mark.parametrize("exclude", ["/", "^/|/srv$"])
+def test_alert_cases_pass_with_root_excluded(tmp_path, promtool, exclude):
+    definitions = alerting.alert_definitions([], {1: {"objective": 0.999}}, {}, exclude)
+    cases = alerting.alert_rule_tests(definitions)
+    done = run_promtool(
+        tmp_path,
+        promtool,
+        {"alerts.yml": alerting.alerts_prometheus_groups(definitions)},
+        cases,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def test_alert_cases_cover_every_alert():
     cases = alerting.alert_rule_tests(definitions_of("staging"))
     names = [case["name"] for case in cases]

@@ -149,6 +149,7 @@ def test_mountpoints_excluded_from_every_filesystem_selector():
         ('^/boot"', "without double quotes"),
         ("^/(boot", "not a regular expression"),
         (["^/boot"], "one regular expression"),
+        ("/.*", "matches every mount point"),
     ],
 )
 def test_mountpoints_exclude_rejected(pattern, message):
