@@ -31,6 +31,8 @@ INTEGRATION_TYPES = ("webhook", "email", "slack", "teams")
 DEFAULT_TIMING = {"group_wait": "30s", "group_interval": "5m", "repeat_interval": "4h"}
 DEFAULT_GROUP_BY = ["alertname"]
 NULL_RECEIVER = "null"
+# Grafana's own contact point, the receiver of its default root policy.
+GRAFANA_DEFAULT_CONTACT_POINT = "grafana-default-email"
 
 # Prometheus durations as prometheus/common model.ParseDuration reads them,
 # which both Alertmanager and Grafana's notification policies accept.
@@ -143,6 +145,12 @@ def _channel_problems(where, channel, types):
         problems.append(
             f"{where}.contact_point is '{NULL_RECEIVER}', the name of the root"
             " receiver that drops alerts: choose another name"
+        )
+    elif contact_point == GRAFANA_DEFAULT_CONTACT_POINT:
+        problems.append(
+            f"{where}.contact_point is '{GRAFANA_DEFAULT_CONTACT_POINT}', Grafana's"
+            " default contact point, whose integrations the team's would replace:"
+            " choose another name"
         )
     group_by = channel.get("group_by", DEFAULT_GROUP_BY)
     if not isinstance(group_by, list) or not all(

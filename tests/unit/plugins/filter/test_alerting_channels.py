@@ -109,6 +109,10 @@ def test_problems_none_for_sample():
             "vigil_alert_channels.infrastructure.contact_point is 'null'",
         ),
         (
+            lambda c: c["infrastructure"].update(contact_point="grafana-default-email"),
+            "infrastructure.contact_point is 'grafana-default-email'",
+        ),
+        (
             lambda c: c["infrastructure"].pop("contact_point"),
             "vigil_alert_channels.infrastructure.contact_point is missing",
         ),
