@@ -68,8 +68,10 @@ options:
   routes:
     description:
       - The owned top-level routes, in order, with O(mode=merge). They
-        replace every owned route, at the position of the first owned route,
-        or at the end of the tree when no route is owned yet.
+        replace every owned route, at the position of the first owned route.
+        When no route is owned yet, they go in front of the first top-level
+        route without matchers, which would catch their alerts, or else at
+        the end of the tree.
       - Each route is a dictionary in Grafana's route format. C(receiver) is
         the name of a contact point. C(object_matchers) is a list of
         C([label, operator, value]) with the operator C(=), C(!=), C(=~) or
@@ -366,7 +368,14 @@ def merged_tree(
             new_routes.extend(copy.deepcopy(routes))
             inserted = True
     if not inserted:
-        new_routes.extend(copy.deepcopy(routes))
+        # A route without matchers catches every alert, so routes after it
+        # would never match: the new routes go in front of the first one.
+        position = len(new_routes)
+        for index, route in enumerate(new_routes):
+            if not route_matchers(route):
+                position = index
+                break
+        new_routes[position:position] = copy.deepcopy(routes)
     if new_routes or "routes" in tree:
         tree["routes"] = new_routes
     return tree

@@ -190,6 +190,28 @@ def test_policy_merge_replaces_at_first_owned(run_module, admin_api, policy):
     }
 
 
+def test_policy_merge_goes_before_catch_all(run_module, admin_api, policy):
+    policy(
+        {
+            "receiver": DEFAULT_RECEIVER,
+            "routes": [
+                team_route("infrastructure", INFRA),
+                {"receiver": LEGACY},
+                team_route("qa", LEGACY),
+            ],
+        }
+    )
+    routes = [team_route("development", DEV)]
+
+    result = assert_ok(run_module(MODULE, merge_args("development", routes)))
+    tree = stored(admin_api)
+
+    assert result["changed"] is True
+    receivers = [route["receiver"] for route in tree["routes"]]
+    assert receivers == [INFRA, DEV, LEGACY, LEGACY]
+    assert result["removed_routes"] == []
+
+
 def test_policy_merge_absent_removes_owned(run_module, admin_api, shared_tree):
     routes = [team_route("development", DEV)]
     assert_ok(run_module(MODULE, merge_args("development", routes)))
