@@ -189,6 +189,15 @@ options:
           - Whether Grafana stops evaluating the rule.
         type: bool
         default: false
+  pending_folder:
+    description:
+      - The folder O(folder_uid) is created by an earlier task of the same
+        run. In check mode a missing folder then counts as an empty one,
+        because that task only predicted it, so a check run against a
+        Grafana without the folder predicts the group instead of failing.
+        A real run always requires the folder.
+    type: bool
+    default: false
   disable_provenance:
     description:
       - Send C(X-Disable-Provenance) with every write, so that the rules stay
@@ -396,6 +405,7 @@ MODULE_OPTIONS: Dict[str, Any] = {
     "name": {"type": "str", "required": True},
     "interval": {"type": "str", "default": "1m"},
     "rules": {"type": "list", "elements": "dict", "options": RULE_OPTIONS},
+    "pending_folder": {"type": "bool", "default": False},
     "disable_provenance": {"type": "bool", "default": False},
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
 }
@@ -497,7 +507,8 @@ class RuleGroupRun:
         return self.result
 
     def present(self) -> Dict[str, Any]:
-        self._require_folder()
+        if not (self.check_mode and self.params["pending_folder"]):
+            self._require_folder()
         stored = self.client.get(self.path, missing_ok=True)
         stored_rules = [] if stored is None else list(stored.get("rules") or [])
         self.desired.assign_uids(stored_rules)

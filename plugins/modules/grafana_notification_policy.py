@@ -93,6 +93,15 @@ options:
         timings, and C(routes) in the format described under O(routes).
       - Required with O(mode=tree) and O(state=present).
     type: dict
+  pending_contact_points:
+    description:
+      - Contact points that an earlier task of the same run creates. In
+        check mode they count as existing, because that task only predicted
+        them, so a check run against a Grafana without them predicts this
+        change instead of failing. A real run checks every name.
+    type: list
+    elements: str
+    default: []
   disable_provenance:
     description:
       - Send C(X-Disable-Provenance) with every write, so the tree stays
@@ -115,7 +124,8 @@ options:
 notes:
   - Before a write the module checks that every contact point and time
     interval named in O(routes) or O(tree) exists, so check mode fails on
-    the same unknown names as a real run.
+    the same unknown names as a real run, except the names in
+    O(pending_contact_points).
   - Grafana rejects changes through the API to a tree provisioned from
     files (provenance C(file)).
   - "Each run reads the whole tree and writes all of it back, and the API
@@ -267,6 +277,7 @@ MODULE_OPTIONS: Dict[str, Any] = {
     "match": {"type": "dict"},
     "routes": {"type": "list", "elements": "dict"},
     "tree": {"type": "dict"},
+    "pending_contact_points": {"type": "list", "elements": "str", "default": []},
     "disable_provenance": {"type": "bool", "default": False},
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
 }
@@ -434,6 +445,8 @@ class PolicyRun:
         if checker.receivers:
             points = self.client.get(CONTACT_POINTS) or []
             known = {str(point.get("name")) for point in points}
+            if self.check_mode:
+                known.update(self.params.get("pending_contact_points") or [])
             for name, path in checker.receivers.items():
                 if name not in known:
                     raise GrafanaAPIError(

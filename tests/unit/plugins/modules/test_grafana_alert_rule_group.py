@@ -365,6 +365,24 @@ def test_rule_group_missing_folder(run_module, grafana, unique):
     assert writes_since(grafana, start) == []
 
 
+def test_rule_group_pending_folder_check_mode(run_module, grafana, unique):
+    args = {
+        "folder_uid": f"{unique}-later",
+        "name": "g",
+        "rules": [memory_rule()],
+        "pending_folder": True,
+    }
+    start = len(grafana.records)
+
+    checked = run_module(MODULE, args, check_mode=True)
+    message = assert_failed(run_module(MODULE, args))
+
+    assert checked.get("failed") is not True, checked
+    assert checked["changed"] is True
+    assert f"folder_uid '{unique}-later' does not exist" in message
+    assert writes_since(grafana, start) == []
+
+
 def _invalid_rules_cases() -> list[tuple[str, dict[str, Any], str]]:
     duplicate = {"rules": [memory_rule(), memory_rule()]}
     unknown_condition = {"rules": [memory_rule(condition="C")]}

@@ -343,6 +343,23 @@ def test_policy_unknown_receiver_fails(run_module, admin_api, grafana, shared_tr
     assert stored(admin_api)["routes"] == shared_tree["routes"]
 
 
+def test_policy_pending_contact_point_check_mode(
+    run_module, admin_api, grafana, shared_tree
+):
+    routes = [team_route("development", "not-yet-created")]
+    args = merge_args("development", routes, pending_contact_points=["not-yet-created"])
+    start = len(grafana.records)
+
+    checked = assert_ok(run_module(MODULE, args, check_mode=True))
+    result = run_module(MODULE, args)
+
+    assert checked["changed"] is True
+    assert result["failed"] is True
+    assert "'not-yet-created'" in result["msg"]
+    assert writes_since(grafana, start) == []
+    assert stored(admin_api)["routes"] == shared_tree["routes"]
+
+
 def test_policy_unknown_interval_fails(run_module, grafana, shared_tree):
     route = team_route("development", DEV, mute_time_intervals=["weekends"])
     start = len(grafana.records)
