@@ -341,8 +341,8 @@ def stored_rule_view(
 ) -> Dict[str, Any]:
     """Return a rule from Grafana in the view that ``desired_rule_view`` builds.
 
-    ``desired`` is the view of the rule with the same uid, if the task has one;
-    its query models select the model keys that are compared.
+    ``desired`` is the view of the rule with the same uid, if the task has one.
+    Only the query model keys that it sets are compared.
     """
     desired_queries = {}
     if desired is not None:

@@ -165,10 +165,10 @@ def _saved_queries(data: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def can_update_provenance(stored: str, requested: str) -> bool:
-    """Apply Grafana's provenance rule for replacing or deleting a rule group.
+    """Return whether Grafana's provenance rule allows replacing or deleting a group.
 
     The same provenance, a stored provenance of none, or a reset to none from
-    ``api`` or ``converted_prometheus`` is allowed; anything else, such as a
+    ``api`` or ``converted_prometheus`` is allowed. Anything else, such as a
     write to a rule provisioned from a file, is rejected.
     """
     if stored in (requested, ""):

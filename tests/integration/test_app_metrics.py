@@ -59,8 +59,8 @@ def test_login_p95_near_200ms(sandbox, converged):
 
 
 def test_error_ratio_of_login(sandbox, converged):
-    # login fails with status 500 in 0.05% of the requests, so most 5 minute
-    # windows hold no failure; the recording rule then gives 0, not no series.
+    # login fails with status 500 in 0.05% of the requests, so many 5-minute
+    # windows contain no failure. The recording rule then gives 0, not no series.
     series = query(
         sandbox,
         'service_route:http_server_request_errors:ratio_rate5m{http_route="/login"}',

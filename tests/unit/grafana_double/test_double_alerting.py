@@ -252,9 +252,9 @@ def test_rule_group_provenance_transitions(admin: Api, double) -> None:
     # A rule provisioned from a file; the double reads no alerting files.
     with double.store.lock:
         double.store.find("alert_rules", uid=uid)["provenance"] = "file"
-    refused = admin.put(path, group, headers={"X-Disable-Provenance": "true"})
-    assert refused.status_code == 409
-    assert "needs 'file'" in refused.json()["message"]
+    rejected = admin.put(path, group, headers={"X-Disable-Provenance": "true"})
+    assert rejected.status_code == 409
+    assert "needs 'file'" in rejected.json()["message"]
     expect(admin.delete(path), 409)
     assert expect(admin.get(path), 200)["rules"][0]["provenance"] == "file"
 
